@@ -1,0 +1,50 @@
+"""agentnb: build, watch and improve AI agents in Jupyter notebooks.
+
+```python
+from agentnb import tool, Agent
+
+@tool
+def convert(amount: float, currency: Literal["EUR", "USD", "GBP"] = "EUR") -> dict: ...
+
+agent = Agent(name="fx", model="offline", instructions="You convert money.", tools=[convert])
+agent.run_sync("How much is 12.5 dollars in GBP?")
+```
+Importing agentnb is cheap: provider SDKs, LanceDB and nbformat load on first use.
+"""
+
+from agentnb.agents import Agent, AgentConfig, RunResult, Settings
+from agentnb.errors import (
+    AgentnbError,
+    ConfigError,
+    MaxStepsExceeded,
+    ModelError,
+    RunError,
+    ToolFailed,
+    UserError,
+)
+from agentnb.models import FunctionModel, record, set_default_model, tool_call
+from agentnb.tools import RunContext, Tool, tool
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Agent",
+    "AgentConfig",
+    "AgentnbError",
+    "ConfigError",
+    "FunctionModel",
+    "MaxStepsExceeded",
+    "ModelError",
+    "RunContext",
+    "RunError",
+    "RunResult",
+    "Settings",
+    "Tool",
+    "ToolFailed",
+    "UserError",
+    "__version__",
+    "record",
+    "set_default_model",
+    "tool",
+    "tool_call",
+]

@@ -1,0 +1,105 @@
+"""Run a coroutine to completion from sync code: in scripts and inside a running Jupyter loop.
+
+Inside a running loop (a kernel cell) `asyncio.run()` raises, and patching the kernel's loop
+(nest_asyncio) breaks other libraries, so the coroutine runs on a private loop in a daemon thread
+and the caller blocks on it. Without a running loop, a per-thread loop is reused across calls
+(creating a loop per call costs more than a whole agent run with a fast model).
+
+A `KeyboardInterrupt` (a kernel interrupt) cancels the coroutine, waits until it has handled the
+cancellation (so the run records itself as cancelled), then propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["run_sync"]
+
+T = TypeVar("T")
+
+_local = threading.local()
+_background: asyncio.AbstractEventLoop | None = None
+_background_lock = threading.Lock()
+_loops_to_close: list[asyncio.AbstractEventLoop] = []
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run_here(coro)
+    return _run_in_background(coro)
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _local.loop = loop
+        _loops_to_close.append(loop)
+    return loop
+
+
+def _run_here(coro: Coroutine[Any, Any, T]) -> T:
+    loop = _thread_loop()
+    task = loop.create_task(coro)
+    try:
+        return loop.run_until_complete(task)
+    except KeyboardInterrupt:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
+                loop.run_until_complete(task)
+        raise
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    global _background
+    with _background_lock:
+        if _background is None or _background.is_closed():
+            loop = asyncio.new_event_loop()
+            started = threading.Event()
+
+            def serve() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(started.set)
+                loop.run_forever()
+
+            threading.Thread(target=serve, name="agentnb-loop", daemon=True).start()
+            started.wait()
+            _background = loop
+        return _background
+
+
+def _run_in_background(coro: Coroutine[Any, Any, T]) -> T:
+    loop = _background_loop()
+    finished = threading.Event()
+
+    async def tracked() -> T:
+        try:
+            return await coro
+        finally:
+            finished.set()
+
+    future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(tracked(), loop)
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        future.cancel()
+        finished.wait(timeout=10)
+        raise
+
+
+@atexit.register
+def _close_loops() -> None:
+    for loop in _loops_to_close:
+        if not loop.is_closed() and not loop.is_running():
+            loop.close()
+    if _background is not None and not _background.is_closed():
+        _background.call_soon_threadsafe(_background.stop)

@@ -1,0 +1,205 @@
+"""`Agent`: a validated config bound to its tools and model; the only thing that can run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from agentnb import events as ev
+from agentnb._sync import run_sync
+from agentnb.agents.config import AgentConfig, ComponentRef, Settings, ToolRef
+from agentnb.agents.loop import execute_run
+from agentnb.agents.result import RunResult
+from agentnb.agents.validation import OutputSpec, output_reference, resolve
+from agentnb.errors import ConfigError, ConfigProblem
+from agentnb.models.base import Model, OutputSchema, ToolDefinition
+from agentnb.models.messages import Message
+from agentnb.tools.tool import Tool
+
+__all__ = ["Agent"]
+
+EventHandler = Callable[[ev.Event], None]
+
+
+class Agent:
+    """A runnable agent.
+
+    >>> agent = Agent(name="echo", model="offline", instructions="Say hello.")
+    >>> agent.run_sync("hi").status
+    'ok'
+
+    `Agent(...)` builds an `AgentConfig` from its arguments and validates it; use
+    `AgentConfig.validate()` to start from a config (e.g. one loaded from YAML).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        model: str | Model | None = None,
+        instructions: str = "",
+        tools: Sequence[Tool[..., Any]] = (),
+        guards: Sequence[ComponentRef | str | dict[str, Any]] = (),
+        monitors: Sequence[ComponentRef | str | dict[str, Any]] = (),
+        settings: Settings | dict[str, Any] | None = None,
+        output_type: Any = None,
+        version: str = "0.1.0",
+        telemetry: bool | None = None,
+    ) -> None:
+        from pydantic import ValidationError
+
+        try:
+            config = AgentConfig.model_validate(
+                {
+                    "name": name,
+                    "version": version,
+                    "model": model if isinstance(model, str) or model is None else model.id,
+                    "instructions": instructions,
+                    "tools": [ToolRef(name=t.name) for t in tools],
+                    "guards": list(guards),
+                    "monitors": list(monitors),
+                    "settings": settings if settings is not None else Settings(),
+                    "output_type": output_reference(output_type),
+                }
+            )
+        except ValidationError as exc:
+            problems = [
+                ConfigProblem(".".join(map(str, e["loc"])), e["msg"], f"got {e['input']!r}")
+                for e in exc.errors(include_url=False)
+            ]
+            raise ConfigError(name, problems) from None
+        self._bind(config, tools, output_type, None if isinstance(model, str) else model, telemetry)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: AgentConfig,
+        *,
+        tools: Sequence[Tool[..., Any]] | None = None,
+        output_type: Any = None,
+        model: Model | None = None,
+        telemetry: bool | None = None,
+    ) -> Agent:
+        agent = cls.__new__(cls)
+        agent._bind(config, tools, output_type, model, telemetry)
+        return agent
+
+    def _bind(
+        self,
+        config: AgentConfig,
+        tools: Sequence[Tool[..., Any]] | None,
+        output_type: Any,
+        model: Model | None,
+        telemetry: bool | None,
+    ) -> None:
+        resolved = resolve(config, tools=tools, output_type=output_type, model=model)
+        self.config: AgentConfig = config.model_copy(deep=True)
+        self.tools: dict[str, Tool[..., Any]] = resolved.tools
+        self.model: Model = resolved.model
+        self.output: OutputSpec | None = resolved.output
+        self.tool_definitions: tuple[ToolDefinition, ...] = tuple(
+            t.definition for t in self.tools.values()
+        )
+        self.output_schema: OutputSchema | None = (
+            resolved.output.schema if resolved.output else None
+        )
+        self.config_hash = self.config.hash
+        env_off = os.environ.get("AGENTNB_TELEMETRY", "").lower() in ("off", "0", "false")
+        self.telemetry: bool = (not env_off) if telemetry is None else telemetry
+        self.last_result: RunResult | None = None
+        self._handlers: list[EventHandler] = []
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def version(self) -> str:
+        return self.config.version
+
+    def __repr__(self) -> str:
+        tools = ", ".join(self.tools) or "no tools"
+        return f"Agent({self.name!r} {self.version}, model={self.model.id!r}, tools=[{tools}])"
+
+    def on_event(self, handler: EventHandler) -> Callable[[], None]:
+        """Call `handler` with every event of every run; returns a function that unsubscribes."""
+        self._handlers.append(handler)
+        return lambda: self._handlers.remove(handler)
+
+    def _emitter(self, extra: EventHandler | None) -> Callable[[ev.Event], None] | None:
+        handlers = [*self._handlers, *([extra] if extra else [])]
+        if not handlers:
+            return None  # the loop skips building events entirely
+        if len(handlers) == 1:
+            return handlers[0]
+
+        def emit(event: ev.Event) -> None:
+            for handler in handlers:
+                handler(event)
+
+        return emit
+
+    async def run(
+        self,
+        prompt: str,
+        *,
+        message_history: Sequence[Message] | RunResult | None = None,
+        deps: Any = None,
+    ) -> RunResult:
+        """Run the agent on `prompt`; continue a conversation with `message_history`."""
+        history = (
+            message_history.messages
+            if isinstance(message_history, RunResult)
+            else (message_history or ())
+        )
+        return await execute_run(self, prompt, history=history, deps=deps, emit=self._emitter(None))
+
+    def run_sync(
+        self,
+        prompt: str,
+        *,
+        message_history: Sequence[Message] | RunResult | None = None,
+        deps: Any = None,
+    ) -> RunResult:
+        """`run` from sync code; works in scripts and inside a running Jupyter kernel."""
+        return run_sync(self.run(prompt, message_history=message_history, deps=deps))
+
+    async def stream(
+        self,
+        prompt: str,
+        *,
+        message_history: Sequence[Message] | RunResult | None = None,
+        deps: Any = None,
+    ) -> AsyncIterator[ev.Event]:
+        """Yield the run's events as they happen (text deltas, tool calls, steps, the result).
+
+        The last event is `RunFinished`, whose `.result` is the `RunResult`. A failed run raises
+        after its events were yielded.
+        """
+        queue: asyncio.Queue[ev.Event | None] = asyncio.Queue()
+        history = (
+            message_history.messages
+            if isinstance(message_history, RunResult)
+            else (message_history or ())
+        )
+        task = asyncio.ensure_future(
+            execute_run(
+                self,
+                prompt,
+                history=history,
+                deps=deps,
+                emit=self._emitter(queue.put_nowait),
+                stream=True,
+            )
+        )
+        task.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            task.result()  # re-raise the run's error, if any
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)

@@ -1,0 +1,164 @@
+"""`RunResult`: what one agent run produced and how it got there."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agentnb.models.messages import Message, Usage, message_to_dict
+
+__all__ = ["RunResult", "RunStatus", "StepRecord", "ToolCallRecord"]
+
+RunStatus = Literal["ok", "error", "cancelled", "blocked"]
+
+
+@dataclass(slots=True)
+class ToolCallRecord:
+    step: int
+    id: str
+    name: str
+    arguments: str
+    """The raw JSON arguments the model sent."""
+    result: str
+    """What the model received back (the error feedback when `error` is set)."""
+    error: str | None = None
+    """None on success; else `invalid_arguments`, `unknown_tool`, `timeout` or `exception`."""
+    duration: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "id": self.id,
+            "name": self.name,
+            "arguments": self.arguments,
+            "result": self.result,
+            "error": self.error,
+            "duration": self.duration,
+        }
+
+
+@dataclass(slots=True)
+class StepRecord:
+    """One model turn and the tool calls it asked for."""
+
+    index: int
+    model: str
+    text: str
+    usage: Usage
+    duration: float
+    cost: float | None
+    finish_reason: str | None = None
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "model": self.model,
+            "text": self.text,
+            "usage": self.usage.to_dict(),
+            "duration": self.duration,
+            "cost": self.cost,
+            "finish_reason": self.finish_reason,
+            "tool_calls": [c.to_dict() for c in self.tool_calls],
+        }
+
+
+@dataclass(slots=True)
+class RunResult:
+    """The outcome of `agent.run(...)`.
+
+    `output` is the final text, or the validated object when the agent has an `output_type`.
+    """
+
+    run_id: str
+    agent: str
+    version: str
+    model: str
+    prompt: str
+    output: Any
+    status: RunStatus
+    messages: list[Message]
+    steps: list[StepRecord]
+    usage: Usage
+    cost: float | None
+    duration: float
+    started_at: float
+    """Unix time the run started."""
+    new_message_index: int = 0
+    error: str | None = None
+    error_type: str | None = None
+
+    @property
+    def trace_id(self) -> str:
+        """The OpenTelemetry trace id of this run (the run id)."""
+        return self.run_id
+
+    @property
+    def tool_calls(self) -> list[ToolCallRecord]:
+        return [call for step in self.steps for call in step.tool_calls]
+
+    @property
+    def new_messages(self) -> list[Message]:
+        """Messages this run added (pass `messages` as `message_history` to continue)."""
+        return self.messages[self.new_message_index :]
+
+    def to_dict(self) -> dict[str, Any]:
+        output = self.output
+        if hasattr(output, "model_dump"):
+            output = output.model_dump(mode="json")
+        return {
+            "run_id": self.run_id,
+            "agent": self.agent,
+            "version": self.version,
+            "model": self.model,
+            "prompt": self.prompt,
+            "output": json.loads(json.dumps(output, default=str)),
+            "status": self.status,
+            "error": self.error,
+            "error_type": self.error_type,
+            "steps": [s.to_dict() for s in self.steps],
+            "messages": [message_to_dict(m) for m in self.messages],
+            "usage": self.usage.to_dict(),
+            "cost": self.cost,
+            "duration": self.duration,
+            "started_at": self.started_at,
+        }
+
+    def summary(self) -> str:
+        """A few lines for humans: status, totals, each step's tool calls, the output."""
+        cost = "n/a" if self.cost is None else f"${self.cost:.4f}"
+        calls = len(self.tool_calls)
+        head = (
+            f"{self.agent} {self.version} · {self.model} · {self.status} · "
+            f"{len(self.steps)} step{'s' * (len(self.steps) != 1)} · "
+            f"{calls} tool call{'s' * (calls != 1)} · {self.usage.total_tokens} tokens · "
+            f"{cost} · {self.duration * 1000:.1f} ms"
+        )
+        lines = [head]
+        for step in self.steps:
+            said = f" says {_clip(step.text)!r}" if step.text else ""
+            lines.append(f"  step {step.index}: {step.model}{said}")
+            for call in step.tool_calls:
+                mark = f" [{call.error}]" if call.error else ""
+                lines.append(
+                    f"    {call.name}({_clip(call.arguments)}){mark} → {_clip(call.result)}"
+                )
+        if self.error:
+            lines.append(f"error: {self.error}")
+        lines.append(
+            f"output: {self.output!r}"
+            if not isinstance(self.output, str)
+            else f"output: {self.output}"
+        )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.summary())
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,191 @@
+"""Every error agentnb raises, rooted at `AgentnbError`.
+
+```
+AgentnbError
+├── UserError                 what the user wrote is wrong (fix the cell, the config, the signature)
+│   ├── ConfigError           every problem of an AgentConfig at once, with field path and fix
+│   ├── ToolDefinitionError   a function that cannot become a tool
+│   ├── UnknownModelError     a model string no provider understands
+│   └── MissingDependency     an optional extra is not installed
+└── RunError                  something failed while an agent ran
+    ├── ModelError            a provider call failed (provider, model, status)
+    │   ├── ModelAuthError, ModelNotFoundError, RateLimited, ProviderServerError,
+    │   ├── ModelTimeout, ModelConnectionError, MalformedResponse
+    │   └── CassetteMiss      a replayed request is not in the cassette
+    ├── ToolFailed            a tool raised, timed out, or kept receiving invalid arguments
+    ├── OutputInvalid         the final output kept failing validation against `output_type`
+    └── MaxStepsExceeded      the run hit `settings.max_steps`
+```
+Run errors carry the partial `RunResult` as `.result` once the run loop has recorded it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentnb.agents.result import RunResult
+
+__all__ = [
+    "AgentnbError",
+    "CassetteMiss",
+    "ConfigError",
+    "ConfigProblem",
+    "MalformedResponse",
+    "MaxStepsExceeded",
+    "MissingDependency",
+    "ModelAuthError",
+    "ModelConnectionError",
+    "ModelError",
+    "ModelNotFoundError",
+    "ModelTimeout",
+    "OutputInvalid",
+    "ProviderServerError",
+    "RateLimited",
+    "RunError",
+    "ToolDefinitionError",
+    "ToolFailed",
+    "UnknownModelError",
+    "UserError",
+]
+
+
+class AgentnbError(Exception):
+    """Root of every error agentnb raises."""
+
+
+class UserError(AgentnbError):
+    """Something the user wrote (a config, a tool signature, a cell) needs fixing."""
+
+
+class ConfigProblem:
+    """One problem found while validating a config: where, what, and how to fix it."""
+
+    __slots__ = ("fix", "message", "path")
+
+    def __init__(self, path: str, message: str, fix: str = "") -> None:
+        self.path = path
+        self.message = message
+        self.fix = fix
+
+    def __repr__(self) -> str:
+        return f"ConfigProblem({self.path!r}, {self.message!r}, {self.fix!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ConfigProblem) and (self.path, self.message, self.fix) == (
+            other.path,
+            other.message,
+            other.fix,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.message, self.fix))
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.message}"
+        return f"{text} -> {self.fix}" if self.fix else text
+
+
+class ConfigError(UserError):
+    """An `AgentConfig` failed validation; `.problems` lists every problem found."""
+
+    def __init__(self, name: str, problems: list[ConfigProblem]) -> None:
+        self.name = name
+        self.problems = problems
+        count = len(problems)
+        lines = [f"Agent config {name!r} has {count} problem{'s' if count != 1 else ''}:"]
+        lines += [f"  - {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+class ToolDefinitionError(UserError):
+    """A function cannot be turned into a tool (unsupported signature, bad override)."""
+
+
+class UnknownModelError(UserError):
+    """A model string names no known provider."""
+
+
+class MissingDependency(UserError):
+    """An optional dependency is needed for this feature."""
+
+    def __init__(self, package: str, extra: str, feature: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(f"{feature} needs {package}: pip install 'agentnb[{extra}]'")
+
+
+class RunError(AgentnbError):
+    """A failure while an agent was running."""
+
+    result: RunResult | None = None
+
+
+class ModelError(RunError):
+    """A model provider call failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        model: str,
+        status: int | None = None,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.status = status
+        where = f"{provider}:{model}" + (f" (HTTP {status})" if status is not None else "")
+        super().__init__(f"{where}: {message}")
+
+
+class ModelAuthError(ModelError):
+    """The provider rejected the credentials (401/403)."""
+
+
+class ModelNotFoundError(ModelError):
+    """The provider does not know the model (404)."""
+
+
+class RateLimited(ModelError):
+    """The provider asked us to slow down (429); `retry_after` is in seconds when it said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class ProviderServerError(ModelError):
+    """The provider failed on its side (5xx)."""
+
+
+class ModelTimeout(ModelError):
+    """The provider did not answer in time."""
+
+
+class ModelConnectionError(ModelError):
+    """The provider could not be reached."""
+
+
+class MalformedResponse(ModelError):
+    """The provider answered with something that is not a valid response (or a cut stream)."""
+
+
+class CassetteMiss(ModelError):
+    """A replayed request has no recorded response in the cassette."""
+
+
+class ToolFailed(RunError):
+    """A tool raised, timed out, or its arguments kept failing validation."""
+
+    def __init__(self, tool: str, message: str) -> None:
+        self.tool = tool
+        super().__init__(f"tool {tool!r}: {message}")
+
+
+class OutputInvalid(RunError):
+    """The model's final output kept failing validation against the agent's `output_type`."""
+
+
+class MaxStepsExceeded(RunError):
+    """The run used `settings.max_steps` model turns without producing a final output."""

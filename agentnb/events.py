@@ -1,0 +1,130 @@
+"""Typed events the run loop emits, in order; tracing, monitors, display and streaming consume them.
+
+Lives below `agents/` so that `guards/`, `layers/` and `telemetry/` can consume events without
+importing the run loop. Events are slotted dataclasses with a monotonic timestamp `t` (seconds,
+`time.perf_counter()`) so consumers can compute durations without asking the loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, Literal, Union
+
+from agentnb.models.base import ModelResponse
+from agentnb.models.messages import ToolCall
+
+if TYPE_CHECKING:
+    from agentnb.agents.result import RunResult
+
+__all__ = [
+    "Event",
+    "ModelRequestStarted",
+    "ModelResponded",
+    "RunFinished",
+    "RunStarted",
+    "StepFinished",
+    "TextDelta",
+    "ToolCallFinished",
+    "ToolCallStarted",
+]
+
+
+@dataclass(slots=True)
+class RunStarted:
+    run_id: str
+    agent: str
+    version: str
+    model: str
+    prompt: str
+    config_hash: str
+    t: float = field(default_factory=perf_counter)
+    wall_time: float = 0.0
+    """`time.time()` at start, for telemetry timestamps."""
+    kind: Literal["run_started"] = "run_started"
+
+
+@dataclass(slots=True)
+class ModelRequestStarted:
+    run_id: str
+    step: int
+    model: str
+    stream: bool
+    t: float = field(default_factory=perf_counter)
+    kind: Literal["model_request"] = "model_request"
+
+
+@dataclass(slots=True)
+class TextDelta:
+    run_id: str
+    step: int
+    text: str
+    t: float = field(default_factory=perf_counter)
+    kind: Literal["text_delta"] = "text_delta"
+
+
+@dataclass(slots=True)
+class ModelResponded:
+    run_id: str
+    step: int
+    model: str
+    response: ModelResponse
+    duration: float
+    cost: float | None
+    error: str | None = None
+    t: float = field(default_factory=perf_counter)
+    kind: Literal["model_response"] = "model_response"
+
+
+@dataclass(slots=True)
+class ToolCallStarted:
+    run_id: str
+    step: int
+    call: ToolCall
+    t: float = field(default_factory=perf_counter)
+    kind: Literal["tool_call_started"] = "tool_call_started"
+
+
+@dataclass(slots=True)
+class ToolCallFinished:
+    run_id: str
+    step: int
+    call: ToolCall
+    result: str
+    """The text the model receives (the error feedback when `error` is set)."""
+    error: str | None
+    """None on success; else `invalid_arguments`, `timeout`, `exception`."""
+    duration: float
+    value: Any = None
+    """The tool's Python return value (not serialised), when it succeeded."""
+    t: float = field(default_factory=perf_counter)
+    kind: Literal["tool_call_finished"] = "tool_call_finished"
+
+
+@dataclass(slots=True)
+class StepFinished:
+    run_id: str
+    step: int
+    tool_calls: int
+    t: float = field(default_factory=perf_counter)
+    kind: Literal["step_finished"] = "step_finished"
+
+
+@dataclass(slots=True)
+class RunFinished:
+    run_id: str
+    result: RunResult
+    t: float = field(default_factory=perf_counter)
+    kind: Literal["run_finished"] = "run_finished"
+
+
+Event = Union[
+    RunStarted,
+    ModelRequestStarted,
+    TextDelta,
+    ModelResponded,
+    ToolCallStarted,
+    ToolCallFinished,
+    StepFinished,
+    RunFinished,
+]

@@ -1,0 +1,37 @@
+"""A small, overridable price table (USD per million tokens) for cost estimates."""
+
+from __future__ import annotations
+
+from agentnb.models.messages import Usage
+
+__all__ = ["PRICES", "estimate_cost", "set_price"]
+
+# (input, output) USD per 1M tokens, list prices; keys are model ids or provider-less model names.
+PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4o-mini": (0.15, 0.60),
+    "o4-mini": (1.10, 4.40),
+    "claude-sonnet-4-5": (3.00, 15.00),
+    "claude-opus-4-1": (15.00, 75.00),
+    "claude-haiku-4-5": (1.00, 5.00),
+    "claude-3-5-haiku-latest": (0.80, 4.00),
+    "offline": (0.0, 0.0),
+}
+
+
+def set_price(model: str, *, input_per_million: float, output_per_million: float) -> None:
+    """Override or add a price; `model` is an id (`"openai:my-model"`) or a bare model name."""
+    PRICES[model] = (input_per_million, output_per_million)
+
+
+def estimate_cost(model_id: str, usage: Usage) -> float | None:
+    """USD cost of `usage` on `model_id`, or None when the price is unknown."""
+    price = PRICES.get(model_id)
+    if price is None:
+        price = PRICES.get(model_id.partition(":")[2])
+    if price is None:
+        return None
+    return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1_000_000

@@ -1,0 +1,91 @@
+"""A function's signature and docstring → a pydantic arguments model and its JSON Schema."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
+
+from agentnb.errors import ToolDefinitionError
+from agentnb.tools.context import RunContext
+
+__all__ = ["build_args_model", "clean_schema", "takes_context"]
+
+
+def takes_context(function: Callable[..., Any], hints: dict[str, Any]) -> bool:
+    """True when the first parameter is annotated `RunContext` (it receives the run's context)."""
+    params = list(inspect.signature(function).parameters.values())
+    if not params:
+        return False
+    annotation = hints.get(params[0].name)
+    origin = typing.get_origin(annotation) or annotation
+    return origin is RunContext
+
+
+def _has_description(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return False
+    return any(isinstance(m, FieldInfo) and m.description for m in annotation.__metadata__)
+
+
+def build_args_model(
+    function: Callable[..., Any],
+    tool_name: str,
+    param_docs: dict[str, str],
+) -> tuple[type[BaseModel], bool]:
+    """The arguments model of `function` and whether it takes a `RunContext` first."""
+    try:
+        hints = typing.get_type_hints(function, include_extras=True)
+    except NameError as exc:
+        raise ToolDefinitionError(
+            f"tool {tool_name!r}: cannot resolve a type annotation ({exc}); "
+            "define or import the type before the @tool function"
+        ) from exc
+    ctx = takes_context(function, hints)
+    fields: dict[str, Any] = {}
+    params = list(inspect.signature(function).parameters.values())
+    for param in params[1:] if ctx else params:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise ToolDefinitionError(
+                f"tool {tool_name!r}: *{param.name} / **{param.name} cannot be described to a "
+                "model; list the arguments explicitly"
+            )
+        if param.name not in hints:
+            raise ToolDefinitionError(
+                f"tool {tool_name!r}: parameter {param.name!r} has no type annotation; add one "
+                f"(e.g. `{param.name}: str`) so the model knows what to send"
+            )
+        annotation = hints[param.name]
+        default = ... if param.default is param.empty else param.default
+        doc = param_docs.get(param.name)
+        if doc and not _has_description(annotation):
+            fields[param.name] = (annotation, Field(default, description=doc))
+        else:
+            fields[param.name] = (annotation, default)
+    config = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
+    try:
+        model = create_model(f"{tool_name}_args", __config__=config, **fields)
+    except Exception as exc:  # pydantic's errors for unsupported types are of several kinds
+        raise ToolDefinitionError(f"tool {tool_name!r}: unsupported argument type: {exc}") from exc
+    return model, ctx
+
+
+def clean_schema(schema: Any) -> Any:
+    """Drop the `title`s pydantic adds: noise in a prompt, and some providers reject them."""
+    if isinstance(schema, dict):
+        out: dict[str, Any] = {}
+        for key, value in schema.items():
+            if key == "title" and isinstance(value, str):
+                continue
+            if key in ("properties", "$defs"):
+                out[key] = {name: clean_schema(sub) for name, sub in value.items()}
+            else:
+                out[key] = clean_schema(value)
+        return out
+    if isinstance(schema, list):
+        return [clean_schema(item) for item in schema]
+    return schema
