@@ -19,8 +19,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Event",
+    "GuardVerdict",
+    "LayerEvent",
     "ModelRequestStarted",
     "ModelResponded",
+    "MonitorFinding",
     "RunFinished",
     "RunStarted",
     "StepFinished",
@@ -111,6 +114,55 @@ class StepFinished:
 
 
 @dataclass(slots=True)
+class GuardVerdict:
+    """A guard's decision at one guard point."""
+
+    run_id: str
+    step: int
+    guard: str
+    point: Literal["input", "model_output", "tool_call", "tool_result", "final_output"]
+    outcome: Literal["pass", "warn", "block", "rewrite", "error"]
+    reason: str
+    action: str
+    """What the run did about it: `continue`, `refuse`, `reask`, `raise`, `rewrite`, `skip_tool`."""
+    duration: float
+    target: str | None = None
+    """The tool name for tool points, else None."""
+    t: float = field(default_factory=perf_counter)
+    kind: Literal["verdict"] = "verdict"
+
+
+@dataclass(slots=True)
+class MonitorFinding:
+    """Something a background monitor noticed; may arrive after the run finished."""
+
+    run_id: str
+    agent: str
+    monitor: str
+    severity: Literal["info", "warning", "error"]
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    t: float = field(default_factory=perf_counter)
+    kind: Literal["finding"] = "finding"
+
+
+@dataclass(slots=True)
+class LayerEvent:
+    """A resilience layer acted: a retry, a fallback, a timeout, a circuit-breaker transition."""
+
+    run_id: str
+    step: int
+    layer: Literal["retry", "fallback", "timeout", "breaker", "rate_limit"]
+    model: str
+    message: str
+    attempt: int = 0
+    state: str | None = None
+    """For `breaker`: the new state (`closed`, `open`, `half_open`)."""
+    t: float = field(default_factory=perf_counter)
+    kind: Literal["layer"] = "layer"
+
+
+@dataclass(slots=True)
 class RunFinished:
     run_id: str
     result: RunResult
@@ -126,5 +178,8 @@ Event = Union[
     ToolCallStarted,
     ToolCallFinished,
     StepFinished,
+    GuardVerdict,
+    MonitorFinding,
+    LayerEvent,
     RunFinished,
 ]
