@@ -11,9 +11,11 @@ AgentnbError
     ├── ModelError            a provider call failed (provider, model, status)
     │   ├── ModelAuthError, ModelNotFoundError, RateLimited, ProviderServerError,
     │   ├── ModelTimeout, ModelConnectionError, MalformedResponse
-    │   └── CassetteMiss      a replayed request is not in the cassette
+    │   ├── CassetteMiss      a replayed request is not in the cassette
+    │   └── CircuitOpen       a circuit breaker refused the call: the provider+model kept failing
     ├── ToolFailed            a tool raised, timed out, or kept receiving invalid arguments
     ├── OutputInvalid         the final output kept failing validation against `output_type`
+    ├── GuardBlocked          a guard with on_fail="raise" blocked an action
     └── MaxStepsExceeded      the run hit `settings.max_steps`
 ```
 Run errors carry the partial `RunResult` as `.result` once the run loop has recorded it.
@@ -29,8 +31,10 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentnbError",
     "CassetteMiss",
+    "CircuitOpen",
     "ConfigError",
     "ConfigProblem",
+    "GuardBlocked",
     "MalformedResponse",
     "MaxStepsExceeded",
     "MissingDependency",
@@ -187,5 +191,26 @@ class OutputInvalid(RunError):
     """The model's final output kept failing validation against the agent's `output_type`."""
 
 
+class GuardBlocked(RunError):
+    """A guard with `on_fail="raise"` blocked an action."""
+
+    def __init__(self, guard: str, point: str, reason: str) -> None:
+        self.guard = guard
+        self.point = point
+        self.reason = reason
+        super().__init__(f"guard {guard!r} blocked the {point.replace('_', ' ')}: {reason}")
+
+
 class MaxStepsExceeded(RunError):
     """The run used `settings.max_steps` model turns without producing a final output."""
+
+
+class CircuitOpen(ModelError):
+    """A circuit breaker refused the call because its provider+model kept failing.
+
+    `retry_after` is the number of seconds until the breaker lets a probe request through.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)

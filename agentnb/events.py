@@ -7,6 +7,8 @@ importing the run loop. Events are slotted dataclasses with a monotonic timestam
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Literal, Union
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from agentnb.agents.result import RunResult
 
 __all__ = [
+    "Emit",
     "Event",
     "GuardVerdict",
     "LayerEvent",
@@ -25,11 +28,13 @@ __all__ = [
     "ModelResponded",
     "MonitorFinding",
     "RunFinished",
+    "RunScope",
     "RunStarted",
     "StepFinished",
     "TextDelta",
     "ToolCallFinished",
     "ToolCallStarted",
+    "current_scope",
 ]
 
 
@@ -170,6 +175,8 @@ class RunFinished:
     kind: Literal["run_finished"] = "run_finished"
 
 
+Emit = Callable[["Event"], None]
+
 Event = Union[
     RunStarted,
     ModelRequestStarted,
@@ -183,3 +190,20 @@ Event = Union[
     LayerEvent,
     RunFinished,
 ]
+
+
+@dataclass(slots=True)
+class RunScope:
+    """Which run and step the current task works for, so wrappers (layers, guards) can emit.
+
+    The run loop sets `current_scope` for the duration of a run; code below the loop reads it
+    instead of taking the emitter as a parameter through every call.
+    """
+
+    run_id: str
+    agent: str
+    step: int
+    emit: Emit | None
+
+
+current_scope: ContextVar[RunScope | None] = ContextVar("agentnb_run_scope", default=None)

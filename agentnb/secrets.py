@@ -6,11 +6,11 @@ import os
 import re
 from collections.abc import Iterable
 
-__all__ = ["REDACTED", "add_secret_names", "redact"]
+__all__ = ["REDACTED", "SECRET_PATTERN", "add_secret_names", "redact"]
 
 REDACTED = "[REDACTED]"
 
-_PATTERNS = re.compile(
+SECRET_PATTERN = re.compile(
     r"sk-ant-[A-Za-z0-9_-]{10,}"  # Anthropic
     r"|sk-(?:proj-)?[A-Za-z0-9_-]{16,}"  # OpenAI
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{12,}"
@@ -41,4 +41,4 @@ def redact(text: str) -> str:
     for value in _secret_values():
         if value in text:
             text = text.replace(value, REDACTED)
-    return _PATTERNS.sub(REDACTED, text)
+    return SECRET_PATTERN.sub(REDACTED, text)

@@ -14,6 +14,8 @@ from agentnb.agents.loop import execute_run
 from agentnb.agents.result import RunResult
 from agentnb.agents.validation import OutputSpec, output_reference, resolve
 from agentnb.errors import ConfigError, ConfigProblem
+from agentnb.guards.guard import Guard
+from agentnb.guards.pipeline import GuardPipeline
 from agentnb.models.base import Model, OutputSchema, ToolDefinition
 from agentnb.models.messages import Message
 from agentnb.tools.tool import Tool
@@ -41,7 +43,7 @@ class Agent:
         model: str | Model | None = None,
         instructions: str = "",
         tools: Sequence[Tool[..., Any]] = (),
-        guards: Sequence[ComponentRef | str | dict[str, Any]] = (),
+        guards: Sequence[Guard | ComponentRef | str | dict[str, Any]] = (),
         monitors: Sequence[ComponentRef | str | dict[str, Any]] = (),
         settings: Settings | dict[str, Any] | None = None,
         output_type: Any = None,
@@ -58,7 +60,7 @@ class Agent:
                     "model": model if isinstance(model, str) or model is None else model.id,
                     "instructions": instructions,
                     "tools": [ToolRef(name=t.name) for t in tools],
-                    "guards": list(guards),
+                    "guards": [g.ref if isinstance(g, Guard) else g for g in guards],
                     "monitors": list(monitors),
                     "settings": settings if settings is not None else Settings(),
                     "output_type": output_reference(output_type),
@@ -70,7 +72,9 @@ class Agent:
                 for e in exc.errors(include_url=False)
             ]
             raise ConfigError(name, problems) from None
-        self._bind(config, tools, output_type, None if isinstance(model, str) else model, telemetry)
+        given_guards = [g if isinstance(g, Guard) else None for g in guards]
+        self._bind(config, tools, output_type, None if isinstance(model, str) else model,
+                   telemetry, given_guards)
 
     @classmethod
     def from_config(
@@ -83,7 +87,7 @@ class Agent:
         telemetry: bool | None = None,
     ) -> Agent:
         agent = cls.__new__(cls)
-        agent._bind(config, tools, output_type, model, telemetry)
+        agent._bind(config, tools, output_type, model, telemetry, ())
         return agent
 
     def _bind(
@@ -93,12 +97,16 @@ class Agent:
         output_type: Any,
         model: Model | None,
         telemetry: bool | None,
+        guards: Sequence[Guard | None],
     ) -> None:
-        resolved = resolve(config, tools=tools, output_type=output_type, model=model)
+        resolved = resolve(
+            config, tools=tools, output_type=output_type, model=model, guards=guards
+        )
         self.config: AgentConfig = config.model_copy(deep=True)
         self.tools: dict[str, Tool[..., Any]] = resolved.tools
         self.model: Model = resolved.model
         self.output: OutputSpec | None = resolved.output
+        self.guards = GuardPipeline(resolved.guards)
         self.tool_definitions: tuple[ToolDefinition, ...] = tuple(
             t.definition for t in self.tools.values()
         )

@@ -15,13 +15,40 @@ if TYPE_CHECKING:
     from agentnb.models.base import Model
     from agentnb.tools.tool import Tool
 
-__all__ = ["CURRENT_SCHEMA_VERSION", "AgentConfig", "ComponentRef", "Settings", "ToolRef"]
+__all__ = [
+    "CURRENT_SCHEMA_VERSION",
+    "AgentConfig",
+    "ComponentRef",
+    "ResilienceSettings",
+    "Settings",
+    "ToolRef",
+]
 
 CURRENT_SCHEMA_VERSION = 1
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class ResilienceSettings(_Strict):
+    """Layers around model calls: timeout, retry, circuit breaker, fallback, rate limit."""
+
+    request_timeout: float | None = 60.0
+    """Seconds one model request may take (None: no limit)."""
+    retries: int = 2
+    """Retries of a failed request (429, 5xx, timeouts, connection errors), with backoff."""
+    backoff: float = 0.5
+    """Base of the exponential backoff in seconds (with jitter; `Retry-After` wins)."""
+    max_backoff: float = 30.0
+    breaker_threshold: int = 5
+    """Consecutive failures of one provider+model that open its circuit breaker."""
+    breaker_reset: float = 30.0
+    """Seconds an open breaker waits before letting one probe request through (half-open)."""
+    fallback: list[str] = Field(default_factory=list)
+    """Models tried in order when the primary fails after its retries (or its breaker is open)."""
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
 
 
 class Settings(_Strict):
@@ -37,6 +64,7 @@ class Settings(_Strict):
     """Times an invalid structured output is sent back to the model for correction."""
     timeout: float | None = None
     """Wall-clock limit for one run, in seconds (None: no limit)."""
+    resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
 
 
 class ToolRef(_Strict):

@@ -1,4 +1,9 @@
-"""The run loop: model turn → tool calls → … → final output, emitting events on the way."""
+"""The run loop: model turn → tool calls → … → final output, emitting events on the way.
+
+Every action passes the agent's guards (`GuardPipeline`) at its point: the prompt (`input`), each
+model turn (`model_output`), each validated tool call before it runs (`tool_call`), each tool
+result before the model reads it (`tool_result`) and the final answer (`final_output`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import asyncio
 import inspect
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -14,10 +19,19 @@ from pydantic import ValidationError
 from agentnb import events as ev
 from agentnb.agents.result import RunResult, RunStatus, StepRecord, ToolCallRecord
 from agentnb.agents.validation import parse_json_output
-from agentnb.errors import MaxStepsExceeded, OutputInvalid, RunError, ToolFailed
+from agentnb.errors import GuardBlocked, MaxStepsExceeded, OutputInvalid, RunError, ToolFailed
+from agentnb.guards.guard import GuardContext, ToolCallView, ToolResultView
+from agentnb.guards.pipeline import Blocked
 from agentnb.models.base import ModelRequest, ModelResponse, ModelSettings
 from agentnb.models.base import TextDelta as ModelTextDelta
-from agentnb.models.messages import Message, ToolCall, ToolResultMessage, Usage, UserMessage
+from agentnb.models.messages import (
+    AssistantMessage,
+    Message,
+    ToolCall,
+    ToolResultMessage,
+    Usage,
+    UserMessage,
+)
 from agentnb.models.pricing import estimate_cost
 from agentnb.tools.context import RunContext
 from agentnb.tools.results import serialize_result
@@ -26,13 +40,18 @@ from agentnb.tools.tool import ToolArgumentsInvalid
 if TYPE_CHECKING:
     from agentnb.agents.agent import Agent
 
-__all__ = ["Emit", "execute_run"]
-
-Emit = Callable[[ev.Event], None]
+__all__ = ["execute_run"]
 
 
 def _new_run_id() -> str:
     return os.urandom(16).hex()  # an OpenTelemetry trace id: 32 hex digits
+
+
+class _Refused(Exception):
+    """A guard ended the run (`refuse`); caught in `_finish` and turned into a blocked result."""
+
+    def __init__(self, blocked: Blocked) -> None:
+        self.blocked = blocked
 
 
 class _Run:
@@ -44,11 +63,12 @@ class _Run:
         prompt: str,
         history: Sequence[Message],
         deps: Any,
-        emit: Emit | None,
+        emit: ev.Emit | None,
         stream: bool,
     ) -> None:
         self.agent = agent
         self.config = agent.config
+        self.guards = agent.guards
         self.emit = emit
         self.stream = stream
         self.deps = deps
@@ -57,6 +77,7 @@ class _Run:
         self.messages: list[Message] = [*history, UserMessage(prompt)]
         self.first_new = len(history)
         self.steps: list[StepRecord] = []
+        self.verdicts: list[ev.GuardVerdict] = []
         self.usage = Usage()
         self.cost: float | None = 0.0
         self.failures: dict[str, int] = {}
@@ -64,6 +85,8 @@ class _Run:
         self.model_settings = ModelSettings(settings.temperature, settings.max_tokens)
         self.started = time.perf_counter()
         self.started_at = time.time()
+        self.scope = ev.RunScope(self.run_id, self.config.name, 0, emit)
+        self.ctx = GuardContext(self.run_id, self.config.name, prompt, self.messages, self.started)
 
     def result(
         self, output: Any, status: RunStatus, error: BaseException | None = None
@@ -85,7 +108,24 @@ class _Run:
             new_message_index=self.first_new,
             error=None if error is None else (str(error) or type(error).__name__),
             error_type=None if error is None else type(error).__name__,
+            verdicts=self.verdicts,
         )
+
+    async def guard(
+        self, point: Any, subject: Any, target: str | None = None
+    ) -> tuple[Any, Blocked | None]:
+        """Run the guards at `point`; `raise` and `refuse` actions end the run here."""
+        if not self.guards.at[point]:
+            return subject, None
+        subject, blocked = await self.guards.check(
+            point, subject, self.ctx, self.verdicts, self.emit, target
+        )
+        if blocked is not None:
+            if blocked.action == "raise":
+                raise GuardBlocked(blocked.guard, blocked.point, blocked.reason)
+            if blocked.action == "refuse":
+                raise _Refused(blocked)
+        return subject, blocked
 
     async def call_model(self, step: int) -> ModelResponse:
         model = self.agent.model
@@ -97,6 +137,7 @@ class _Run:
             self.agent.output_schema,
         )
         emit = self.emit
+        self.scope.step = self.ctx.step = step
         if emit:
             emit(ev.ModelRequestStarted(self.run_id, step, model.id, self.stream))
         t0 = time.perf_counter()
@@ -113,9 +154,9 @@ class _Run:
         else:
             response = await model.request(request)
         duration = time.perf_counter() - t0
-        cost = estimate_cost(model.id, response.usage)
-        self.usage = self.usage + response.usage
-        self.cost = None if cost is None or self.cost is None else self.cost + cost
+        cost = estimate_cost(model.id, response.usage, response.model)
+        self.usage = self.ctx.usage = self.usage + response.usage
+        self.cost = self.ctx.cost = None if cost is None or self.cost is None else self.cost + cost
         self.steps.append(
             StepRecord(
                 step,
@@ -132,85 +173,86 @@ class _Run:
         return response
 
     async def call_tools(self, step: int, calls: list[ToolCall]) -> None:
-        """Run every call of a turn; async tools of one turn run concurrently."""
-        records = [self.start_tool(step, call) for call in calls]
-        pending = [r for r in records if not isinstance(r, ToolCallRecord)]
-        if pending:
-            done = await asyncio.gather(*(self.finish_tool(step, *p) for p in pending))
-            it = iter(done)
-            records = [r if isinstance(r, ToolCallRecord) else next(it) for r in records]
+        """Run every call of a turn; the calls of one turn run concurrently."""
+        if len(calls) == 1:
+            records = [await self.run_tool(step, calls[0])]
+        else:
+            records = list(await asyncio.gather(*(self.run_tool(step, c) for c in calls)))
         for record in records:
-            assert isinstance(record, ToolCallRecord)
             self.steps[-1].tool_calls.append(record)
             self.messages.append(
                 ToolResultMessage(record.id, record.name, record.result, record.error is not None)
             )
+        limit = self.config.settings.tool_retries
         for record in records:
-            assert isinstance(record, ToolCallRecord)
-            if (
-                record.error
-                and self.failures.get(record.name, 0) > self.config.settings.tool_retries
-            ):
+            if record.error and self.failures.get(record.name, 0) > limit:
                 raise ToolFailed(
                     record.name,
-                    f"failed {self.failures[record.name]} times in this "
-                    f"run (settings.tool_retries={self.config.settings.tool_retries}); "
-                    f"last error: {record.result}",
+                    f"failed {self.failures[record.name]} times in this run "
+                    f"(settings.tool_retries={limit}); last error: {record.result}",
                 )
 
-    def start_tool(self, step: int, call: ToolCall) -> ToolCallRecord | tuple[ToolCall, Any, float]:
-        """Validate and start one call: a finished record, or (call, awaitable, t0) to await."""
+    async def run_tool(self, step: int, call: ToolCall) -> ToolCallRecord:
+        """Validate, guard, call and guard the result of one tool call."""
         if self.emit:
             self.emit(ev.ToolCallStarted(self.run_id, step, call))
         t0 = time.perf_counter()
+        self.ctx.tool_calls += 1
         tool = self.agent.tools.get(call.name)
         if tool is None:
             known = ", ".join(self.agent.tools) or "none"
-            return self.tool_done(
-                step,
-                call,
-                t0,
-                f"Unknown tool {call.name!r}. Available tools: {known}.",
-                "unknown_tool",
-            )
+            text = f"Unknown tool {call.name!r}. Available tools: {known}."
+            return self.tool_done(step, call, t0, text, "unknown_tool")
         try:
             args = tool.validate_args(call.arguments)
         except ToolArgumentsInvalid as exc:
             return self.tool_done(step, call, t0, str(exc), "invalid_arguments")
+        kwargs = args.__dict__
+        if self.guards.at["tool_call"]:
+            view, blocked = await self.guard("tool_call", ToolCallView(call.name, kwargs, call.id),
+                                             call.name)
+            if blocked is not None:
+                return self.tool_done(step, call, t0, blocked.message, "blocked")
+            if isinstance(view, dict):  # a guard rewrote the arguments: validate them again
+                try:
+                    args = tool.validate_args(view)
+                except ToolArgumentsInvalid as exc:
+                    return self.tool_done(step, call, t0, str(exc), "invalid_arguments")
         ctx = (
-            RunContext(
-                self.deps, self.run_id, self.config.name, step, self.failures.get(call.name, 0)
-            )
+            RunContext(self.deps, self.run_id, self.config.name, step, self.failures.get(call.name, 0))
             if tool.takes_context
             else None
         )
         try:
             value = tool.invoke(args, ctx)
-        except Exception as exc:
-            return self.tool_done(step, call, t0, _tool_error_text(call.name, exc), "exception")
-        if inspect.isawaitable(value):
-            return call, value, t0
-        return self.tool_done(step, call, t0, serialize_result(value), None, value)
-
-    async def finish_tool(
-        self, step: int, call: ToolCall, pending: Any, t0: float
-    ) -> ToolCallRecord:
-        try:
-            value = await pending
+            if inspect.isawaitable(value):
+                value = await value
         except TimeoutError:
-            timeout = self.agent.tools[call.name].timeout
-            return self.tool_done(
-                step, call, t0, f"Tool {call.name!r} timed out after {timeout} s.", "timeout"
-            )
+            text = f"Tool {call.name!r} timed out after {tool.timeout} s."
+            return self.tool_done(step, call, t0, text, "timeout")
         except Exception as exc:
-            return self.tool_done(step, call, t0, _tool_error_text(call.name, exc), "exception")
-        return self.tool_done(step, call, t0, serialize_result(value), None, value)
+            text = f"Tool {call.name!r} raised {type(exc).__name__}: {exc}"
+            return self.tool_done(step, call, t0, text, "exception")
+        text = serialize_result(value)
+        if self.guards.at["tool_result"]:
+            seen = ToolResultView(call.name, kwargs, text, value)
+            checked, blocked = await self.guard("tool_result", seen, call.name)
+            if blocked is not None:
+                return self.tool_done(step, call, t0, blocked.message, "blocked")
+            text = checked.content if isinstance(checked, ToolResultView) else str(checked)
+        return self.tool_done(step, call, t0, text, None, value)
 
     def tool_done(
-        self, step: int, call: ToolCall, t0: float, text: str, error: str | None, value: Any = None
+        self,
+        step: int,
+        call: ToolCall,
+        t0: float,
+        text: str,
+        error: str | None,
+        value: Any = None,
     ) -> ToolCallRecord:
         duration = time.perf_counter() - t0
-        if error:
+        if error and error != "blocked":  # a block is a guard's decision, not a tool failure
             self.failures[call.name] = self.failures.get(call.name, 0) + 1
         if self.emit:
             self.emit(ev.ToolCallFinished(self.run_id, step, call, text, error, duration, value))
@@ -233,13 +275,35 @@ class _Run:
             return spec.adapter.validate_python(data), None
         except ValidationError as exc:
             return None, (
-                f"Your answer does not match the required output schema: "
+                "Your answer does not match the required output schema: "
                 f"{exc.errors(include_url=False)}. Answer again with valid JSON."
             )
 
+    async def turn_output(self, response: ModelResponse) -> AssistantMessage | str:
+        """The model turn after `model_output` guards, or the feedback to re-ask with."""
+        message, blocked = await self.guard("model_output", response.message)
+        if blocked is not None:
+            return f"Your previous answer was {blocked.message}. Answer again without that."
+        if isinstance(message, str):
+            return AssistantMessage(message, response.message.tool_calls)
+        return message if isinstance(message, AssistantMessage) else response.message
+
+    async def final(self, text: str) -> tuple[Any, str | None]:
+        """The final output after validation and `final_output` guards, or feedback."""
+        output, feedback = self.parse_output(text)
+        if feedback is not None:
+            return None, feedback
+        output, blocked = await self.guard("final_output", output)
+        if blocked is not None:
+            return None, f"Your answer was {blocked.message}. Answer again without that."
+        return output, None
+
     async def loop(self) -> RunResult:
         settings = self.config.settings
-        output_retries = 0
+        prompt, _ = await self.guard("input", self.prompt)
+        if prompt != self.prompt:
+            self.messages[-1] = UserMessage(str(prompt))
+        reasks = 0
         step = 0
         while True:
             if step >= settings.max_steps:
@@ -250,30 +314,32 @@ class _Run:
                 )
             step += 1
             response = await self.call_model(step)
-            calls = response.message.tool_calls
-            self.messages.append(response.message)
-            if calls:
-                await self.call_tools(step, calls)
+            turn = await self.turn_output(response)
+            feedback: str | None = None
+            if isinstance(turn, str):
+                self.messages.append(response.message)
+                feedback = turn
             else:
-                output, feedback = self.parse_output(response.message.text)
-                if feedback is None:
-                    if self.emit:
-                        self.emit(ev.StepFinished(self.run_id, step, 0))
-                    return self.result(output, "ok")
-                output_retries += 1
-                if output_retries > settings.output_retries:
+                self.messages.append(turn)
+                if turn.tool_calls:
+                    await self.call_tools(step, turn.tool_calls)
+                else:
+                    output, feedback = await self.final(turn.text)
+                    if feedback is None:
+                        if self.emit:
+                            self.emit(ev.StepFinished(self.run_id, step, 0))
+                        return self.result(output, "ok")
+            if feedback is not None:
+                reasks += 1
+                if reasks > settings.output_retries:
                     raise OutputInvalid(
                         f"agent {self.config.name!r}: {feedback} (gave up after "
-                        f"{settings.output_retries} corrections, "
-                        "settings.output_retries)"
+                        f"{settings.output_retries} corrections, settings.output_retries)"
                     )
                 self.messages.append(UserMessage(feedback))
             if self.emit:
-                self.emit(ev.StepFinished(self.run_id, step, len(calls)))
-
-
-def _tool_error_text(name: str, exc: BaseException) -> str:
-    return f"Tool {name!r} raised {type(exc).__name__}: {exc}"
+                self.emit(ev.StepFinished(self.run_id, step, len(turn.tool_calls) if
+                                          isinstance(turn, AssistantMessage) else 0))
 
 
 async def execute_run(
@@ -282,11 +348,24 @@ async def execute_run(
     *,
     history: Sequence[Message] = (),
     deps: Any = None,
-    emit: Emit | None = None,
+    emit: ev.Emit | None = None,
     stream: bool = False,
 ) -> RunResult:
     """Run `agent` on `prompt`; run errors carry the partial result as `.result`."""
     run = _Run(agent, prompt, history, deps, emit, stream)
+    scope_token = ev.current_scope.set(run.scope)
+    try:
+        return await _finish(agent, run, emit)
+    finally:
+        ev.current_scope.reset(scope_token)
+
+
+def _refusal(blocked: Blocked) -> str:
+    return f"I can't do that: {blocked.message}."
+
+
+async def _finish(agent: Agent, run: _Run, emit: ev.Emit | None) -> RunResult:
+    """Run the loop and record the outcome, whatever it is, before returning or raising."""
     if emit:
         emit(
             ev.RunStarted(
@@ -294,7 +373,7 @@ async def execute_run(
                 agent.config.name,
                 agent.config.version,
                 agent.model.id,
-                prompt,
+                run.prompt,
                 agent.config_hash,
                 wall_time=run.started_at,
             )
@@ -302,6 +381,8 @@ async def execute_run(
     try:
         timeout = agent.config.settings.timeout
         result = await (asyncio.wait_for(run.loop(), timeout) if timeout else run.loop())
+    except _Refused as refused:
+        result = run.result(_refusal(refused.blocked), "blocked")
     except (asyncio.CancelledError, KeyboardInterrupt) as exc:
         agent.last_result = run.result(None, "cancelled", exc)
         if emit:
@@ -314,7 +395,7 @@ async def execute_run(
                 f"agent {agent.config.name!r} exceeded settings.timeout="
                 f"{agent.config.settings.timeout} s"
             )
-        partial = run.result(None, "error", failure)
+        partial = run.result(None, "blocked" if isinstance(exc, GuardBlocked) else "error", failure)
         agent.last_result = partial
         if isinstance(failure, RunError):
             failure.result = partial

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agentnb.events import GuardVerdict, MonitorFinding
 from agentnb.models.messages import Message, Usage, message_to_dict
 
 __all__ = ["RunResult", "RunStatus", "StepRecord", "ToolCallRecord"]
@@ -88,6 +89,10 @@ class RunResult:
     new_message_index: int = 0
     error: str | None = None
     error_type: str | None = None
+    verdicts: list[GuardVerdict] = field(default_factory=list)
+    """Every guard verdict of the run, in order."""
+    findings: list[MonitorFinding] = field(default_factory=list)
+    """Monitor findings about this run; background monitors may add to it after it returned."""
 
     @property
     def trace_id(self) -> str:
@@ -123,6 +128,8 @@ class RunResult:
             "cost": self.cost,
             "duration": self.duration,
             "started_at": self.started_at,
+            "verdicts": [_verdict_dict(v) for v in self.verdicts],
+            "findings": [_finding_dict(f) for f in self.findings],
         }
 
     def summary(self) -> str:
@@ -158,6 +165,28 @@ class RunResult:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.summary())
+
+
+def _verdict_dict(v: GuardVerdict) -> dict[str, Any]:
+    return {
+        "step": v.step,
+        "guard": v.guard,
+        "point": v.point,
+        "outcome": v.outcome,
+        "reason": v.reason,
+        "action": v.action,
+        "duration": v.duration,
+        "target": v.target,
+    }
+
+
+def _finding_dict(f: MonitorFinding) -> dict[str, Any]:
+    return {
+        "monitor": f.monitor,
+        "severity": f.severity,
+        "message": f.message,
+        "evidence": f.evidence,
+    }
 
 
 def _clip(text: str, limit: int = 120) -> str:

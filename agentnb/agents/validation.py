@@ -14,6 +14,8 @@ from pydantic import TypeAdapter
 
 from agentnb.agents.config import CURRENT_SCHEMA_VERSION, AgentConfig
 from agentnb.errors import ConfigError, ConfigProblem, UnknownModelError
+from agentnb.guards.guard import Guard
+from agentnb.guards.resolve import resolve_guards
 from agentnb.models.base import Model, OutputSchema
 from agentnb.models.registry import credentials_problem, default_model_id, resolve_model
 from agentnb.tools.schema import clean_schema
@@ -46,6 +48,7 @@ class Resolved:
     tools: dict[str, Tool[..., Any]]
     model: Model
     output: OutputSpec | None
+    guards: list[Guard]
 
 
 def _output_reference(output_type: Any) -> str | dict[str, Any]:
@@ -137,6 +140,7 @@ def resolve(
     tools: Sequence[Tool[..., Any]] | None,
     output_type: Any,
     model: Model | None,
+    guards: Sequence[Guard | None] = (),
 ) -> Resolved:
     problems: list[ConfigProblem] = []
     if not _NAME.match(config.name):
@@ -201,9 +205,10 @@ def resolve(
             found if ref.description is None else found.with_overrides(description=ref.description)
         )
 
+    bound_guards = resolve_guards(config.guards, guards, problems)
     for kind, components in (("guards", config.guards), ("monitors", config.monitors)):
         for i, component in enumerate(components):
-            named = component.params.get("tools", [])
+            named = component.params.get("tools") or []
             for name in named if isinstance(named, list) else [named]:
                 if name not in bound:
                     problems.append(
@@ -230,7 +235,7 @@ def resolve(
     if problems:
         raise ConfigError(config.name, problems)
     assert resolved_model is not None
-    return Resolved(config, bound, resolved_model, output)
+    return Resolved(config, bound, resolved_model, output, bound_guards)
 
 
 def output_reference(output_type: Any) -> str | dict[str, Any] | None:

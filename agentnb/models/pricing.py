@@ -27,11 +27,21 @@ def set_price(model: str, *, input_per_million: float, output_per_million: float
     PRICES[model] = (input_per_million, output_per_million)
 
 
-def estimate_cost(model_id: str, usage: Usage) -> float | None:
-    """USD cost of `usage` on `model_id`, or None when the price is unknown."""
-    price = PRICES.get(model_id)
+def _price(name: str) -> tuple[float, float] | None:
+    price = PRICES.get(name) or PRICES.get(name.partition(":")[2])
     if price is None:
-        price = PRICES.get(model_id.partition(":")[2])
+        # Providers answer with dated names ("gpt-4.1-mini-2025-04-14"): longest known prefix.
+        bare = name.partition(":")[2] or name
+        prefixes = [k for k in PRICES if bare.startswith(k)]
+        price = PRICES[max(prefixes, key=len)] if prefixes else None
+    return price
+
+
+def estimate_cost(model_id: str, usage: Usage, response_model: str = "") -> float | None:
+    """USD cost of `usage` on `model_id` (or the model that answered), None when unknown."""
+    price = PRICES.get(model_id) or _price(model_id) or (
+        _price(response_model) if response_model else None
+    )
     if price is None:
         return None
     return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1_000_000
