@@ -56,6 +56,8 @@ def _run_here(coro: Coroutine[Any, Any, T]) -> T:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
                 loop.run_until_complete(task)
+        elif not task.cancelled():
+            task.exception()  # raised inside the task: it propagates here, don't log it again
         raise
 
 
@@ -77,6 +79,14 @@ def _background_loop() -> asyncio.AbstractEventLoop:
         return _background
 
 
+class _Escaped(Exception):
+    """Carries a KeyboardInterrupt/SystemExit raised on the private loop to the caller."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(exc)
+        self.exc = exc
+
+
 def _run_in_background(coro: Coroutine[Any, Any, T]) -> T:
     loop = _background_loop()
     finished = threading.Event()
@@ -84,12 +94,18 @@ def _run_in_background(coro: Coroutine[Any, Any, T]) -> T:
     async def tracked() -> T:
         try:
             return await coro
+        except (KeyboardInterrupt, SystemExit) as exc:
+            # Escaping the task, these would stop the private loop for good (and the caller
+            # would wait forever): hand them to the caller's thread instead.
+            raise _Escaped(exc) from None
         finally:
             finished.set()
 
     future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(tracked(), loop)
     try:
         return future.result()
+    except _Escaped as escaped:
+        raise escaped.exc from None
     except KeyboardInterrupt:
         future.cancel()
         finished.wait(timeout=10)
@@ -100,6 +116,8 @@ def _run_in_background(coro: Coroutine[Any, Any, T]) -> T:
 def _close_loops() -> None:
     for loop in _loops_to_close:
         if not loop.is_closed() and not loop.is_running():
+            # Lets provider clients opened on this loop close their connections.
+            loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
     if _background is not None and not _background.is_closed():
         _background.call_soon_threadsafe(_background.stop)

@@ -16,6 +16,7 @@ from agentnb.agents.validation import OutputSpec, output_reference, resolve
 from agentnb.errors import ConfigError, ConfigProblem
 from agentnb.guards.guard import Guard
 from agentnb.guards.pipeline import GuardPipeline
+from agentnb.layers import Breaker, breakers_of, wrap
 from agentnb.models.base import Model, OutputSchema, ToolDefinition
 from agentnb.models.messages import Message
 from agentnb.tools.tool import Tool
@@ -73,8 +74,14 @@ class Agent:
             ]
             raise ConfigError(name, problems) from None
         given_guards = [g if isinstance(g, Guard) else None for g in guards]
-        self._bind(config, tools, output_type, None if isinstance(model, str) else model,
-                   telemetry, given_guards)
+        self._bind(
+            config,
+            tools,
+            output_type,
+            None if isinstance(model, str) else model,
+            telemetry,
+            given_guards,
+        )
 
     @classmethod
     def from_config(
@@ -99,12 +106,10 @@ class Agent:
         telemetry: bool | None,
         guards: Sequence[Guard | None],
     ) -> None:
-        resolved = resolve(
-            config, tools=tools, output_type=output_type, model=model, guards=guards
-        )
+        resolved = resolve(config, tools=tools, output_type=output_type, model=model, guards=guards)
         self.config: AgentConfig = config.model_copy(deep=True)
         self.tools: dict[str, Tool[..., Any]] = resolved.tools
-        self.model: Model = resolved.model
+        self.model: Model = wrap(resolved.model, self.config.settings.resilience)
         self.output: OutputSpec | None = resolved.output
         self.guards = GuardPipeline(resolved.guards)
         self.tool_definitions: tuple[ToolDefinition, ...] = tuple(
@@ -118,6 +123,12 @@ class Agent:
         self.telemetry: bool = (not env_off) if telemetry is None else telemetry
         self.last_result: RunResult | None = None
         self._handlers: list[EventHandler] = []
+
+    @property
+    def breakers(self) -> dict[str, Breaker]:
+        """Circuit breakers of this agent's model and fallbacks, by provider+model (shared by
+        every agent calling the same provider+model; empty for local models)."""
+        return breakers_of(self.model)
 
     @property
     def name(self) -> str:

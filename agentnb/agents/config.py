@@ -32,23 +32,38 @@ class _Strict(BaseModel):
 
 
 class ResilienceSettings(_Strict):
-    """Layers around model calls: timeout, retry, circuit breaker, fallback, rate limit."""
+    """Layers around model calls: timeout, retry, circuit breaker, fallback, rate limit.
 
-    request_timeout: float | None = 60.0
-    """Seconds one model request may take (None: no limit)."""
+    On by default for remote models (OpenAI, Anthropic, …); the local `offline`, `function` and
+    `replay` models get only the fallback and rate limit, when configured. See `agentnb.layers`.
+    """
+
+    request_timeout: float | None = 120.0
+    """Seconds one attempt may take (None: no limit). For a stream: seconds per streamed piece.
+
+    Long enough for a long non-streamed answer; a connection that goes silent is caught sooner by
+    the provider client's own read timeout.
+    """
     retries: int = 2
     """Retries of a failed request (429, 5xx, timeouts, connection errors), with backoff."""
     backoff: float = 0.5
-    """Base of the exponential backoff in seconds (with jitter; `Retry-After` wins)."""
+    """Base of the exponential backoff in seconds: retry n waits up to `backoff * 2**n`, jittered.
+
+    A provider's `Retry-After` wins over it.
+    """
     max_backoff: float = 30.0
-    breaker_threshold: int = 5
-    """Consecutive failures of one provider+model that open its circuit breaker."""
+    """Longest wait before a retry; a longer `Retry-After` is not waited for (the error is raised,
+    so a fallback model can answer)."""
+    breaker_threshold: int | None = 5
+    """Consecutive failures of one provider+model that open its circuit breaker (None: off)."""
     breaker_reset: float = 30.0
     """Seconds an open breaker waits before letting one probe request through (half-open)."""
     fallback: list[str] = Field(default_factory=list)
     """Models tried in order when the primary fails after its retries (or its breaker is open)."""
     requests_per_minute: int | None = None
+    """Requests this agent may send per minute (None: no limit); more wait their turn."""
     tokens_per_minute: int | None = None
+    """Input + output tokens this agent may use per minute (None: no limit)."""
 
 
 class Settings(_Strict):

@@ -154,7 +154,7 @@ class _Run:
         else:
             response = await model.request(request)
         duration = time.perf_counter() - t0
-        cost = estimate_cost(model.id, response.usage, response.model)
+        cost = estimate_cost(response.usage, response.model, model.id)
         self.usage = self.ctx.usage = self.usage + response.usage
         self.cost = self.ctx.cost = None if cost is None or self.cost is None else self.cost + cost
         self.steps.append(
@@ -209,8 +209,9 @@ class _Run:
             return self.tool_done(step, call, t0, str(exc), "invalid_arguments")
         kwargs = args.__dict__
         if self.guards.at["tool_call"]:
-            view, blocked = await self.guard("tool_call", ToolCallView(call.name, kwargs, call.id),
-                                             call.name)
+            view, blocked = await self.guard(
+                "tool_call", ToolCallView(call.name, kwargs, call.id), call.name
+            )
             if blocked is not None:
                 return self.tool_done(step, call, t0, blocked.message, "blocked")
             if isinstance(view, dict):  # a guard rewrote the arguments: validate them again
@@ -219,7 +220,9 @@ class _Run:
                 except ToolArgumentsInvalid as exc:
                     return self.tool_done(step, call, t0, str(exc), "invalid_arguments")
         ctx = (
-            RunContext(self.deps, self.run_id, self.config.name, step, self.failures.get(call.name, 0))
+            RunContext(
+                self.deps, self.run_id, self.config.name, step, self.failures.get(call.name, 0)
+            )
             if tool.takes_context
             else None
         )
@@ -338,8 +341,13 @@ class _Run:
                     )
                 self.messages.append(UserMessage(feedback))
             if self.emit:
-                self.emit(ev.StepFinished(self.run_id, step, len(turn.tool_calls) if
-                                          isinstance(turn, AssistantMessage) else 0))
+                self.emit(
+                    ev.StepFinished(
+                        self.run_id,
+                        step,
+                        len(turn.tool_calls) if isinstance(turn, AssistantMessage) else 0,
+                    )
+                )
 
 
 async def execute_run(

@@ -8,14 +8,15 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import TypeAdapter
+from pydantic import AfterValidator, TypeAdapter
 
 from agentnb.agents.config import CURRENT_SCHEMA_VERSION, AgentConfig
-from agentnb.errors import ConfigError, ConfigProblem, UnknownModelError
+from agentnb.errors import ConfigError, ConfigProblem, UserError
 from agentnb.guards.guard import Guard
 from agentnb.guards.resolve import resolve_guards
+from agentnb.layers.checks import check_resilience
 from agentnb.models.base import Model, OutputSchema
 from agentnb.models.registry import credentials_problem, default_model_id, resolve_model
 from agentnb.tools.schema import clean_schema
@@ -36,7 +37,7 @@ class OutputSpec:
 
     schema: OutputSchema
     adapter: TypeAdapter[Any] | None
-    """Validates and converts the answer (None when the output is a plain JSON Schema)."""
+    """Validates and converts the answer (a JSON Schema output: validates it with jsonschema)."""
     json_schema: dict[str, Any]
     wrapped: bool = False
     """True when a non-object type is asked for as `{"result": ...}` (providers want objects)."""
@@ -65,12 +66,33 @@ def _output_reference(output_type: Any) -> str | dict[str, Any]:
     return f"{module}:{getattr(output_type, '__qualname__', output_type)}"
 
 
+def _json_schema_adapter(schema: dict[str, Any]) -> TypeAdapter[Any]:
+    """Validates an answer against a JSON Schema output, so a wrong one is fed back too."""
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ValueError(f"the output JSON Schema is invalid: {exc.message}") from None
+    validator = jsonschema.Draft202012Validator(schema)
+
+    def check(value: Any) -> Any:
+        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+        if errors:
+            raise ValueError(
+                "; ".join(f"{'/'.join(map(str, e.path)) or 'output'}: {e.message}" for e in errors)
+            )
+        return value
+
+    return TypeAdapter(Annotated[Any, AfterValidator(check)])
+
+
 def _resolve_output(spec: str | dict[str, Any], python_type: Any) -> OutputSpec:
     """Raises ValueError with the user-facing reason."""
     if isinstance(spec, dict):
         if not spec.get("type") and "properties" not in spec and "$ref" not in spec:
             raise ValueError("a JSON Schema output needs a 'type' (e.g. {'type': 'object', ...})")
-        return OutputSpec(OutputSchema("final_result", spec), None, spec)
+        return OutputSpec(OutputSchema("final_result", spec), _json_schema_adapter(spec), spec)
     target = python_type
     if target is None:
         if spec in _BUILTIN_OUTPUTS:
@@ -169,6 +191,7 @@ def resolve(
             )
         )
     _check_settings(config, problems)
+    problems += check_resilience(config.settings.resilience)
 
     resolved_model: Model | None = model
     if model is None:
@@ -179,7 +202,7 @@ def resolve(
                 problems.append(ConfigProblem("model", problem, ""))
             else:
                 resolved_model = resolve_model(spec)
-        except UnknownModelError as exc:
+        except UserError as exc:  # unknown provider, missing SDK, a string for a function
             problems.append(ConfigProblem("model", str(exc), ""))
 
     given = {t.name: t for t in tools or ()}

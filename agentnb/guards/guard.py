@@ -26,7 +26,9 @@ __all__ = [
     "run_check",
 ]
 
-_ON_FAIL: frozenset[str] = frozenset(("raise", "refuse", "reask", "skip", "redact", "rewrite", "warn"))
+_ON_FAIL: frozenset[str] = frozenset(
+    ("raise", "refuse", "reask", "skip", "redact", "rewrite", "warn")
+)
 
 
 @dataclass(slots=True)
@@ -167,6 +169,7 @@ GUARD_REGISTRY: dict[str, FunctionGuard] = {}
 BUILTIN_GUARDS: dict[str, type[Guard]] = {}
 """Built-in guard classes by `kind`; filled as `agentnb.guards.builtin` modules load."""
 
+
 def guard(
     point: GuardPoint, /, *more: GuardPoint, name: str | None = None, on_fail: OnFail | None = None
 ) -> Callable[[Callable[..., Any]], FunctionGuard]:
@@ -215,4 +218,3 @@ _PASS = Verdict("pass")
 
 def is_error(verdict: Verdict) -> bool:
     return verdict.value is _ERROR
-

@@ -76,7 +76,14 @@ class GuardPipeline:
                     blocked = Blocked(g.name, point, verdict.reason, on_fail)
                     action = on_fail
             record = ev.GuardVerdict(
-                ctx.run_id, ctx.step, g.name, point, outcome, verdict.reason, action, duration,
+                ctx.run_id,
+                ctx.step,
+                g.name,
+                point,
+                outcome,
+                verdict.reason,
+                action,
+                duration,
                 target,
             )
             verdicts.append(record)

@@ -26,18 +26,30 @@ def resolve_guards(
             try:
                 obj = _from_ref(ref)
             except (TypeError, ValueError, ToolDefinitionError) as exc:
-                problems.append(ConfigProblem(path, f"guard {ref.name!r}: {exc}",
-                                              "check its params against the guard's docs"))
+                problems.append(
+                    ConfigProblem(
+                        path,
+                        f"guard {ref.name!r}: {exc}",
+                        "check its params against the guard's docs",
+                    )
+                )
                 continue
             if obj is None:
                 known = sorted({*BUILTIN_GUARDS, *GUARD_REGISTRY})
-                problems.append(ConfigProblem(
-                    path, f"unknown guard {ref.name!r}",
-                    f"define it with @guard(...) first, or use a built-in: {', '.join(known)}"))
+                problems.append(
+                    ConfigProblem(
+                        path,
+                        f"unknown guard {ref.name!r}",
+                        f"define it with @guard(...) first, or use a built-in: {', '.join(known)}",
+                    )
+                )
                 continue
         if obj.name in names:
-            problems.append(ConfigProblem(path, f"duplicate guard name {obj.name!r}",
-                                          "give one of them another name=..."))
+            problems.append(
+                ConfigProblem(
+                    path, f"duplicate guard name {obj.name!r}", "give one of them another name=..."
+                )
+            )
             continue
         names.add(obj.name)
         resolved.append(obj)

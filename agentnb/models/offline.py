@@ -22,10 +22,12 @@ from agentnb.models.usage import estimate_usage
 __all__ = ["OfflineModel"]
 
 _WORD = re.compile(r"[a-z0-9]+")
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)?(?![\w])")
-_QUOTED = re.compile(r"\"([^\"]+)\"|'([^']+)'|“([^”]+)”")
+# "1,000,000.5" (thousands), "12.5", and a decimal comma ("12,5") in that order of preference.
+_NUMBER = re.compile(r"(?<![\w.-])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)(?![\w])")
+# Single quotes only around words: the apostrophes of "What's" and "It's" are not quotes.
+_QUOTED = re.compile(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|“([^”]+)”")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_IDENT = re.compile(r"\b[A-Za-z]*\d[\w-]*\b")
+_IDENT = re.compile(r"\b[A-Za-z]*(?:[-_][A-Za-z]+)*[-_]?\d[\w-]*\b")  # 1042, A-17, ORD-1042
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)*)")
 _STOP = frozenset(
     """a an the of to in on for from by with and or is are be was it this that what how much many
@@ -74,6 +76,12 @@ def _type_of(prop: dict[str, Any]) -> str:
     return str(types[0]) if types else "string"
 
 
+def _number_text(raw: str) -> str:
+    if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?", raw):
+        return raw.replace(",", "")
+    return raw.replace(",", ".")
+
+
 class _Extractor:
     """Takes values out of the request text, each at most once, in order of appearance."""
 
@@ -82,7 +90,7 @@ class _Extractor:
         self.quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
         self.emails = _EMAIL.findall(text)
         bare = _EMAIL.sub(" ", text)
-        self.numbers = [n.replace(",", ".") for n in _NUMBER.findall(bare)]
+        self.numbers = [_number_text(n) for n in _NUMBER.findall(bare)]
         self.idents = [t for t in _IDENT.findall(bare) if not _NUMBER.fullmatch(t)]
         self.names = _CAPITALISED.findall(_QUOTED.sub(" ", bare))
 

@@ -37,11 +37,14 @@ def _price(name: str) -> tuple[float, float] | None:
     return price
 
 
-def estimate_cost(model_id: str, usage: Usage, response_model: str = "") -> float | None:
-    """USD cost of `usage` on `model_id` (or the model that answered), None when unknown."""
-    price = PRICES.get(model_id) or _price(model_id) or (
-        _price(response_model) if response_model else None
-    )
-    if price is None:
-        return None
-    return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1_000_000
+def estimate_cost(usage: Usage, *models: str) -> float | None:
+    """USD cost of `usage` priced as the first of `models` with a known price, else None.
+
+    Pass the model that answered first (after a fallback it is not the configured one), then
+    the configured model id.
+    """
+    for name in models:
+        price = _price(name) if name else None
+        if price is not None:
+            return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1_000_000
+    return None
