@@ -12,16 +12,22 @@ agent.run_sync("How much is 12.5 dollars in GBP?")
 Importing agentnb is cheap: provider SDKs, LanceDB and nbformat load on first use.
 """
 
+from agentnb import guards
 from agentnb.agents import Agent, AgentConfig, RunResult, Settings
 from agentnb.errors import (
     AgentnbError,
+    CircuitOpen,
     ConfigError,
+    GuardBlocked,
     MaxStepsExceeded,
     ModelError,
     RunError,
     ToolFailed,
     UserError,
 )
+from agentnb.guards import Verdict, guard
+from agentnb.guards import monitoring as monitors
+from agentnb.guards.monitoring import monitor
 from agentnb.models import FunctionModel, record, set_default_model, tool_call
 from agentnb.tools import RunContext, Tool, tool
 
@@ -31,8 +37,10 @@ __all__ = [
     "Agent",
     "AgentConfig",
     "AgentnbError",
+    "CircuitOpen",
     "ConfigError",
     "FunctionModel",
+    "GuardBlocked",
     "MaxStepsExceeded",
     "ModelError",
     "RunContext",
@@ -42,7 +50,12 @@ __all__ = [
     "Tool",
     "ToolFailed",
     "UserError",
+    "Verdict",
     "__version__",
+    "guard",
+    "guards",
+    "monitor",
+    "monitors",
     "record",
     "set_default_model",
     "tool",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -15,6 +16,8 @@ from agentnb.agents.result import RunResult
 from agentnb.agents.validation import OutputSpec, output_reference, resolve
 from agentnb.errors import ConfigError, ConfigProblem
 from agentnb.guards.guard import Guard
+from agentnb.guards.monitoring.hub import MonitorHub
+from agentnb.guards.monitoring.monitor import Monitor
 from agentnb.guards.pipeline import GuardPipeline
 from agentnb.layers import Breaker, breakers_of, wrap
 from agentnb.models.base import Model, OutputSchema, ToolDefinition
@@ -24,6 +27,7 @@ from agentnb.tools.tool import Tool
 __all__ = ["Agent"]
 
 EventHandler = Callable[[ev.Event], None]
+logger = logging.getLogger("agentnb.agents")
 
 
 class Agent:
@@ -45,7 +49,7 @@ class Agent:
         instructions: str = "",
         tools: Sequence[Tool[..., Any]] = (),
         guards: Sequence[Guard | ComponentRef | str | dict[str, Any]] = (),
-        monitors: Sequence[ComponentRef | str | dict[str, Any]] = (),
+        monitors: Sequence[Monitor | ComponentRef | str | dict[str, Any]] = (),
         settings: Settings | dict[str, Any] | None = None,
         output_type: Any = None,
         version: str = "0.1.0",
@@ -62,7 +66,7 @@ class Agent:
                     "instructions": instructions,
                     "tools": [ToolRef(name=t.name) for t in tools],
                     "guards": [g.ref if isinstance(g, Guard) else g for g in guards],
-                    "monitors": list(monitors),
+                    "monitors": [m.ref if isinstance(m, Monitor) else m for m in monitors],
                     "settings": settings if settings is not None else Settings(),
                     "output_type": output_reference(output_type),
                 }
@@ -73,14 +77,14 @@ class Agent:
                 for e in exc.errors(include_url=False)
             ]
             raise ConfigError(name, problems) from None
-        given_guards = [g if isinstance(g, Guard) else None for g in guards]
         self._bind(
             config,
-            tools,
-            output_type,
-            None if isinstance(model, str) else model,
-            telemetry,
-            given_guards,
+            tools=tools,
+            output_type=output_type,
+            model=None if isinstance(model, str) else model,
+            telemetry=telemetry,
+            guards=[g if isinstance(g, Guard) else None for g in guards],
+            monitors=[m if isinstance(m, Monitor) else None for m in monitors],
         )
 
     @classmethod
@@ -94,19 +98,28 @@ class Agent:
         telemetry: bool | None = None,
     ) -> Agent:
         agent = cls.__new__(cls)
-        agent._bind(config, tools, output_type, model, telemetry, ())
+        agent._bind(config, tools=tools, output_type=output_type, model=model, telemetry=telemetry)
         return agent
 
     def _bind(
         self,
         config: AgentConfig,
+        *,
         tools: Sequence[Tool[..., Any]] | None,
         output_type: Any,
         model: Model | None,
         telemetry: bool | None,
-        guards: Sequence[Guard | None],
+        guards: Sequence[Guard | None] = (),
+        monitors: Sequence[Monitor | None] = (),
     ) -> None:
-        resolved = resolve(config, tools=tools, output_type=output_type, model=model, guards=guards)
+        resolved = resolve(
+            config,
+            tools=tools,
+            output_type=output_type,
+            model=model,
+            guards=guards,
+            monitors=monitors,
+        )
         self.config: AgentConfig = config.model_copy(deep=True)
         self.tools: dict[str, Tool[..., Any]] = resolved.tools
         self.model: Model = wrap(resolved.model, self.config.settings.resilience)
@@ -123,6 +136,26 @@ class Agent:
         self.telemetry: bool = (not env_off) if telemetry is None else telemetry
         self.last_result: RunResult | None = None
         self._handlers: list[EventHandler] = []
+        self.monitors: MonitorHub | None = (
+            MonitorHub(resolved.monitors, agent=config.name, on_finding=self._forward_finding)
+            if resolved.monitors
+            else None
+        )
+        """The agent's background monitors (None without any); `drain_monitors()` waits."""
+
+    def _forward_finding(self, finding: ev.MonitorFinding) -> None:
+        # Runs on the monitor thread, possibly after the run returned. A stream's asyncio
+        # queue is not among `_handlers` (not thread-safe); a failing handler is logged so the
+        # others still get the finding.
+        for handler in list(self._handlers):
+            try:
+                handler(finding)
+            except Exception:
+                logger.exception("event handler %r failed on a monitor finding", handler)
+
+    def drain_monitors(self, timeout: float | None = 5.0) -> bool:
+        """Wait until the monitors have seen every event so far (findings are then in place)."""
+        return True if self.monitors is None else self.monitors.drain(timeout)
 
     @property
     def breakers(self) -> dict[str, Breaker]:
@@ -148,7 +181,8 @@ class Agent:
         return lambda: self._handlers.remove(handler)
 
     def _emitter(self, extra: EventHandler | None) -> Callable[[ev.Event], None] | None:
-        handlers = [*self._handlers, *([extra] if extra else [])]
+        hub = [self.monitors.enqueue] if self.monitors is not None else []
+        handlers = [*hub, *self._handlers, *([extra] if extra else [])]
         if not handlers:
             return None  # the loop skips building events entirely
         if len(handlers) == 1:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from agentnb.components import ComponentRef
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -87,13 +89,6 @@ class ToolRef(_Strict):
 
     name: str
     description: str | None = None
-
-
-class ComponentRef(_Strict):
-    """A guard or monitor by name with its parameters (what its `config` serialises to)."""
-
-    name: str
-    params: dict[str, Any] = Field(default_factory=dict)
 
 
 def _shorthand(value: Any) -> Any:

@@ -15,6 +15,8 @@ from pydantic import AfterValidator, TypeAdapter
 from agentnb.agents.config import CURRENT_SCHEMA_VERSION, AgentConfig
 from agentnb.errors import ConfigError, ConfigProblem, UserError
 from agentnb.guards.guard import Guard
+from agentnb.guards.monitoring.monitor import Monitor
+from agentnb.guards.monitoring.resolve import resolve_monitors
 from agentnb.guards.resolve import resolve_guards
 from agentnb.layers.checks import check_resilience
 from agentnb.models.base import Model, OutputSchema
@@ -50,6 +52,7 @@ class Resolved:
     model: Model
     output: OutputSpec | None
     guards: list[Guard]
+    monitors: list[Monitor]
 
 
 def _output_reference(output_type: Any) -> str | dict[str, Any]:
@@ -163,6 +166,7 @@ def resolve(
     output_type: Any,
     model: Model | None,
     guards: Sequence[Guard | None] = (),
+    monitors: Sequence[Monitor | None] = (),
 ) -> Resolved:
     problems: list[ConfigProblem] = []
     if not _NAME.match(config.name):
@@ -229,6 +233,7 @@ def resolve(
         )
 
     bound_guards = resolve_guards(config.guards, guards, problems)
+    bound_monitors = resolve_monitors(config.monitors, monitors, problems=problems)
     for kind, components in (("guards", config.guards), ("monitors", config.monitors)):
         for i, component in enumerate(components):
             named = component.params.get("tools") or []
@@ -258,7 +263,7 @@ def resolve(
     if problems:
         raise ConfigError(config.name, problems)
     assert resolved_model is not None
-    return Resolved(config, bound, resolved_model, output, bound_guards)
+    return Resolved(config, bound, resolved_model, output, bound_guards, bound_monitors)
 
 
 def output_reference(output_type: Any) -> str | dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentnb.agents.config import ComponentRef
+from agentnb.components import ComponentRef
 from agentnb.errors import ConfigProblem, ToolDefinitionError
 from agentnb.guards.guard import BUILTIN_GUARDS, GUARD_REGISTRY, Guard
 

@@ -74,6 +74,9 @@ def build_args_model(
     return model, ctx
 
 
+_VALUES = frozenset({"default", "enum", "const", "examples"})
+
+
 def clean_schema(schema: Any) -> Any:
     """Drop the `title`s pydantic adds: noise in a prompt, and some providers reject them."""
     if isinstance(schema, dict):
@@ -81,7 +84,9 @@ def clean_schema(schema: Any) -> Any:
         for key, value in schema.items():
             if key == "title" and isinstance(value, str):
                 continue
-            if key in ("properties", "$defs"):
+            if key in _VALUES:
+                out[key] = value  # data, not schema: a default may have a "title" key
+            elif key in ("properties", "$defs"):
                 out[key] = {name: clean_schema(sub) for name, sub in value.items()}
             else:
                 out[key] = clean_schema(value)

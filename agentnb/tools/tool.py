@@ -8,6 +8,7 @@ import functools
 import hashlib
 import inspect
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar, overload
 
@@ -24,6 +25,9 @@ __all__ = ["REGISTRY", "Tool", "ToolArgumentsInvalid", "tool"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What OpenAI and Anthropic accept as a tool name (ASCII only: `str.isalnum` admits 'é', '²')."""
 
 REGISTRY: dict[str, Tool[..., Any]] = {}
 """Every `@tool` defined in this process by name; re-running a cell replaces the entry."""
@@ -57,7 +61,7 @@ class Tool(Generic[P, R]):
             raise ToolDefinitionError(f"@tool needs a function, got {type(function).__name__}")
         self.function = function
         self.name = name or function.__name__
-        if not self.name.replace("_", "a").replace("-", "a").isalnum() or len(self.name) > 64:
+        if not _NAME.fullmatch(self.name):
             raise ToolDefinitionError(
                 f"tool name {self.name!r} is not allowed: use letters, digits, '_' or '-' "
                 "(at most 64), e.g. @tool(name='lookup_order')"

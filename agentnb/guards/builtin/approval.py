@@ -41,12 +41,21 @@ class _Approval(BuiltinGuard):
     kind = "approval"
     default_points: ClassVar[tuple[GuardPoint, ...]] = ("tool_call",)
 
-    def __init__(self, tools: Sequence[str] | None = None,
-                 policy: Literal["deny", "allow"] = "deny", **common: Any) -> None:
+    def __init__(
+        self,
+        tools: Sequence[str] | None = None,
+        policy: Literal["deny", "allow"] = "deny",
+        **common: Any,
+    ) -> None:
         if policy not in ("deny", "allow"):
             raise ValueError(f"approval policy must be 'deny' or 'allow', got {policy!r}")
-        super().__init__({"tools": list(tools) if tools else None,
-                          "policy": policy if policy != "deny" else None}, **common)
+        super().__init__(
+            {
+                "tools": list(tools) if tools else None,
+                "policy": policy if policy != "deny" else None,
+            },
+            **common,
+        )
         self.tools = frozenset(tools or ())
         self.policy = policy
 
@@ -54,13 +63,18 @@ class _Approval(BuiltinGuard):
         if self.tools and subject.name not in self.tools:
             return None
         if _approver is None:
-            reason = (f"{subject.name} needs human approval; no one can approve here (headless), "
-                      f"so policy {self.policy!r} applies")
+            reason = (
+                f"{subject.name} needs human approval; no one can approve here (headless), "
+                f"so policy {self.policy!r} applies"
+            )
             return Verdict.warn(reason) if self.policy == "allow" else Verdict.block(reason)
         answer = _approver(ApprovalRequest(ctx.agent, ctx.run_id, subject.name, subject.args))
         approved = await answer if inspect.isawaitable(answer) else answer
-        return Verdict.allow("approved by a person") if approved else \
-            Verdict.block(f"a person rejected {subject.name}")
+        return (
+            Verdict.allow("approved by a person")
+            if approved
+            else Verdict.block(f"a person rejected {subject.name}")
+        )
 
 
 def approval(

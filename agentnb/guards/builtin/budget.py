@@ -26,11 +26,16 @@ class _Budget(BuiltinGuard):
         max_seconds: float | None = None,
         **common: Any,
     ) -> None:
-        limits = {"max_steps": max_steps, "max_tokens": max_tokens,
-                  "max_cost_usd": max_cost_usd, "max_seconds": max_seconds}
+        limits = {
+            "max_steps": max_steps,
+            "max_tokens": max_tokens,
+            "max_cost_usd": max_cost_usd,
+            "max_seconds": max_seconds,
+        }
         if all(v is None for v in limits.values()):
-            raise ValueError("budget needs at least one of max_steps, max_tokens, max_cost_usd, "
-                             "max_seconds")
+            raise ValueError(
+                "budget needs at least one of max_steps, max_tokens, max_cost_usd, max_seconds"
+            )
         super().__init__(limits, **common)
         self.max_steps = max_steps
         self.max_tokens = max_tokens

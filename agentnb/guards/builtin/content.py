@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 from agentnb.guards.builtin._base import BuiltinGuard
 from agentnb.guards.guard import GuardContext, ToolCallView, ToolResultView
 from agentnb.guards.verdict import GuardPoint, OnFail, Verdict
-from agentnb.models.messages import AssistantMessage
+from agentnb.models.messages import AssistantMessage, ToolCall
 from agentnb.secrets import SECRET_PATTERN
 
 __all__ = ["blocklist", "find_pii", "injection", "pii"]
@@ -26,7 +26,7 @@ def _luhn(digits: str) -> bool:
 
 
 def _iban_ok(candidate: str) -> bool:
-    iban = candidate.replace(" ", "").upper()
+    iban = candidate.replace(" ", "")
     if not 15 <= len(iban) <= 34:
         return False
     moved = iban[4:] + iban[:4]
@@ -36,64 +36,162 @@ def _iban_ok(candidate: str) -> bool:
         return False
 
 
-def _phone_ok(candidate: str) -> bool:
-    """7–15 digits written the way phone numbers are (grouped), not a bare count or a year."""
-    digits = re.sub(r"\D", "", candidate)
-    return 7 <= len(digits) <= 15
+_Span = tuple[int, int]
 
-
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+# Local part: RFC 5322 atext, so `o'brien@…` or `a+b@…` is caught whole, not from its last symbol;
+# top-level domains include the punycode ones (`xn--p1ai`).
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+    r"\.(?:[Xx][Nn]--[A-Za-z0-9-]+|[A-Za-z]{2,})"
+)
+# Digits with single spaces or dashes between them; cards are looked for inside such runs.
+_DIGITS = re.compile(r"(?<![\d-])\d+(?:[ -]\d+)*(?![\d-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,4}(?!\w)")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,4}(?!\w)"
+)
+_DIGIT_RUN = re.compile(r"\d+")
+_DATE = re.compile(r"\d{4}([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2(?:\d{4}|\d{2})")
+_NON_DIGIT = re.compile(r"\D")
+
+
+def _emails(text: str) -> list[_Span]:
+    return [m.span() for m in _EMAIL.finditer(text)] if "@" in text else []
+
+
+def _secrets(text: str) -> list[_Span]:
+    # Every secret pattern holds one of these; plain `in` checks are far cheaper than the regex.
+    if not (
+        "sk-" in text or "_" in text or "xox" in text or "AKIA" in text or "bearer" in text.lower()
+    ):
+        return []
+    return [m.span() for m in SECRET_PATTERN.finditer(text)]
+
+
+def _ibans(text: str) -> list[_Span]:
+    spans = []
+    for m in _IBAN.finditer(text):
+        start, end = m.span()
+        if _iban_ok(m.group()):
+            spans.append((start, end))
+            continue
+        # The pattern also swallows a short uppercase word or number printed after the IBAN
+        # ("… 7034 EUR"): try the candidate without its trailing space-separated groups.
+        cut = m.group().rfind(" ")
+        while cut > 0:
+            if _iban_ok(text[start : start + cut]):
+                spans.append((start, start + cut))
+                break
+            cut = text.rfind(" ", start, start + cut) - start
+    return spans
+
+
+def _cards(text: str) -> list[_Span]:
+    spans: list[_Span] = []
+    for m in _DIGITS.finditer(text):
+        run = m.group()
+        digits = _NON_DIGIT.sub("", run)
+        if len(digits) < 13:
+            continue
+        if len(digits) <= 19 and _luhn(digits):
+            spans.append(m.span())
+            continue
+        # Other numbers printed next to a card ("$12.50 4111 1111 1111 1111") join its run, and
+        # which groups are the card is ambiguous: take every card-shaped Luhn-valid stretch of
+        # whole groups, merged, so the card is always covered (a neighbour may be too).
+        groups = [(g.start(), g.end(), g.group()) for g in _DIGIT_RUN.finditer(run)]
+        found: list[_Span] = []
+        for i, (start, _, first) in enumerate(groups):
+            joined = ""
+            for j in range(i, len(groups)):
+                joined += groups[j][2]
+                if len(joined) > 19 or (j > i and (len(first) != 4 or len(groups[j][2]) > 6)):
+                    break
+                if len(joined) >= 13 and _luhn(joined):
+                    a, b = m.start() + start, m.start() + groups[j][1]
+                    if found and a <= found[-1][1]:
+                        found[-1] = (found[-1][0], max(b, found[-1][1]))
+                    else:
+                        found.append((a, b))
+        spans += found
+    return spans
+
+
+def _phone_ok(candidate: str) -> bool:
+    """7-15 digits grouped the way phone numbers are; not a date, not a list of prices."""
+    digits = sum(c.isdigit() for c in candidate)
+    if not 7 <= digits <= 15 or _DATE.fullmatch(candidate):
+        return False
+    # "12.50 13.75": decimals side by side; phone numbers use one kind of separator.
+    return not ("." in candidate and any(c.isspace() for c in candidate))
+
+
+def _phones(text: str) -> list[_Span]:
+    return [m.span() for m in _PHONE.finditer(text) if _phone_ok(m.group())]
+
 
 PiiKind = Literal["email", "phone", "card", "iban", "secret"]
-_DETECTORS: dict[str, tuple[re.Pattern[str], Callable[[str], bool]]] = {
-    "secret": (SECRET_PATTERN, lambda m: True),
-    "email": (_EMAIL, lambda m: True),
-    "iban": (_IBAN, _iban_ok),
-    "card": (_CARD, lambda m: _luhn(re.sub(r"\D", "", m))),
-    "phone": (_PHONE, lambda m: _phone_ok(m)),
+_DETECTORS: dict[str, Callable[[str], list[_Span]]] = {
+    "secret": _secrets,
+    "email": _emails,
+    "iban": _ibans,
+    "card": _cards,
+    "phone": _phones,
 }
+# The fewest digits each kind can have: most text has too few to hold a card or a phone number.
+_MIN_DIGITS = {"secret": 0, "email": 0, "iban": 2, "card": 13, "phone": 7}
+
+
+def _scan(text: str, kinds: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of every PII item, detectors in order; later detectors do not see
+    text an earlier one matched (a card number is not also a phone number)."""
+    found: list[tuple[str, int, int]] = []
+    digits = sum(map(text.count, "0123456789"))
+    remaining = text
+    for kind, detect in _DETECTORS.items():
+        if kind not in kinds or digits < _MIN_DIGITS[kind]:
+            continue
+        spans = detect(remaining)
+        if spans:
+            found.extend((kind, a, b) for a, b in spans)
+            parts, last = [], 0
+            for a, b in spans:
+                parts += [remaining[last:a], " " * (b - a)]
+                last = b
+            remaining = "".join(parts) + remaining[last:]
+    return found
 
 
 def find_pii(text: str, kinds: Sequence[str] = tuple(_DETECTORS)) -> list[tuple[str, str]]:
     """Every (kind, matched text) found, detectors in order: secrets, emails, IBANs, cards, phones.
 
     Text matched by an earlier detector is not matched again (a card number is not a phone).
+
+    >>> find_pii("Mail ana@example.com or call +44 20 7946 0958; order 1042 was $12.50.")
+    [('email', 'ana@example.com'), ('phone', '+44 20 7946 0958')]
     """
-    found: list[tuple[str, str]] = []
-    remaining = text
-    for kind in _DETECTORS:
-        if kind not in kinds:
-            continue
-        pattern, accept = _DETECTORS[kind]
-        for match in pattern.finditer(remaining):
-            if accept(match.group()):
-                found.append((kind, match.group()))
-        remaining = pattern.sub(lambda m: " " * len(m.group()) if accept(m.group()) else m.group(),
-                                remaining)
-    return found
+    return [(kind, text[a:b]) for kind, a, b in _scan(text, kinds)]
+
+
+def _replace(text: str, found: list[tuple[str, int, int]]) -> str:
+    """`text` with each found item replaced by its label (`[EMAIL]`)."""
+    parts, last = [], 0
+    for kind, a, b in sorted(found, key=lambda item: item[1]):
+        parts += [text[last:a], f"[{kind.upper()}]"]
+        last = b
+    return "".join(parts) + text[last:]
 
 
 def _redact(text: str, kinds: Sequence[str]) -> str:
-    for kind in _DETECTORS:
-        if kind in kinds:
-            pattern, accept = _DETECTORS[kind]
-            label = f"[{kind.upper()}]"
-
-            def replace(m: re.Match[str], label: str = label, accept: Any = accept) -> str:
-                return label if accept(m.group()) else m.group()
-
-            text = pattern.sub(replace, text)
-    return text
+    found = _scan(text, kinds)
+    return _replace(text, found) if found else text
 
 
 def _text_of(subject: Any) -> str:
     if isinstance(subject, str):
         return subject
     if isinstance(subject, AssistantMessage):
-        return subject.text + " ".join(c.arguments for c in subject.tool_calls)
+        return " ".join([subject.text, *(c.arguments for c in subject.tool_calls)])
     if isinstance(subject, ToolResultView):
         return subject.content
     if isinstance(subject, ToolCallView):
@@ -101,56 +199,78 @@ def _text_of(subject: Any) -> str:
     return str(subject)
 
 
-def _with_text(subject: Any, text: str) -> Any:
-    """`subject` with its text replaced (for rewrite verdicts)."""
-    if isinstance(subject, AssistantMessage):
-        return AssistantMessage(text, subject.tool_calls)
-    if isinstance(subject, ToolResultView):
-        return ToolResultView(subject.name, subject.args, text, subject.value)
-    return text
-
-
 class _Pii(BuiltinGuard):
     kind = "pii"
     default_points: ClassVar[tuple[GuardPoint, ...]] = ("input", "tool_result", "final_output")
 
-    def __init__(self, action: Literal["redact", "block", "warn"] = "redact",
-                 kinds: Sequence[str] | None = None, **common: Any) -> None:
+    def __init__(
+        self,
+        action: Literal["redact", "block", "warn"] = "redact",
+        kinds: Sequence[str] | None = None,
+        **common: Any,
+    ) -> None:
         unknown = set(kinds or ()) - set(_DETECTORS)
         if unknown:
             raise ValueError(f"unknown PII kinds {sorted(unknown)}; use {sorted(_DETECTORS)}")
-        super().__init__({"action": action if action != "redact" else None,
-                          "kinds": list(kinds) if kinds else None}, **common)
+        super().__init__(
+            {
+                "action": action if action != "redact" else None,
+                "kinds": list(kinds) if kinds else None,
+            },
+            **common,
+        )
         self.action = action
         self.kinds = tuple(kinds or _DETECTORS)
 
     def check(self, subject: Any, ctx: GuardContext) -> Verdict | None:
-        found = find_pii(_text_of(subject), self.kinds)
+        text = _text_of(subject)
+        found = _scan(text, self.kinds)
         if not found:
             return None
-        kinds = sorted({k for k, _ in found})
+        kinds = sorted({k for k, _, _ in found})
         reason = f"found {len(found)} PII item(s): {', '.join(kinds)}"
         if self.action == "block":
             return Verdict.block(reason)
         if self.action == "warn":
             return Verdict.warn(reason)
+        redacted = f"redacted {', '.join(kinds)}"
         if isinstance(subject, ToolCallView):
-            args = {k: _redact(v, self.kinds) if isinstance(v, str) else v
-                    for k, v in subject.args.items()}
-            return Verdict.rewrite(args, f"redacted {', '.join(kinds)}")
-        if not isinstance(subject, (str, AssistantMessage, ToolResultView)):
-            return Verdict.block(reason)  # a typed output cannot be redacted as text
-        return Verdict.rewrite(_with_text(subject, _redact(_text_of(subject), self.kinds)),
-                               f"redacted {', '.join(kinds)}")
+            args = {
+                k: _redact(v, self.kinds) if isinstance(v, str) else v
+                for k, v in subject.args.items()
+            }
+            if _scan(_text_of(ToolCallView(subject.name, args, subject.id)), self.kinds):
+                # In a number or a nested value: no text to put a label in, so the call stops.
+                return Verdict.block(f"{reason} that cannot be redacted")
+            return Verdict.rewrite(args, redacted)
+        if isinstance(subject, str):
+            return Verdict.rewrite(_replace(text, found), redacted)
+        if isinstance(subject, ToolResultView):
+            clean = _replace(text, found)
+            return Verdict.rewrite(
+                ToolResultView(subject.name, subject.args, clean, subject.value), redacted
+            )
+        if isinstance(subject, AssistantMessage):
+            # The text and each call's JSON arguments separately: the labels keep JSON valid.
+            calls = [
+                ToolCall(c.id, c.name, _redact(c.arguments, self.kinds)) for c in subject.tool_calls
+            ]
+            return Verdict.rewrite(
+                AssistantMessage(_redact(subject.text, self.kinds), calls), redacted
+            )
+        return Verdict.block(reason)  # a typed output cannot be redacted as text
 
 
 _INJECTION = re.compile(
     r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) (?:instructions|prompts?|messages)"
     r"|disregard (?:all |any )?(?:the )?(?:previous|prior|above|system) (?:instructions|prompt)"
     r"|forget (?:everything|all) (?:you were told|above|before)"
-    r"|you are now (?:a|an|in) "
+    # Role changes and prompt leaks, not ordinary prose ("you are now a premium member",
+    # "how to write a system prompt").
+    r"|you are now (?:an? |in )(?:\w+ ){0,2}(?:ai|assistant|model|chatbot|bot|mode|persona)\b"
     r"|new instructions?:"
-    r"|system prompt"
+    r"|(?:reveal|print|show|repeat|output|leak|override|ignore|disregard) (?:\w+ ){0,2}"
+    r"system prompt"
     r"|(?:^|\n)\s*(?:system|assistant)\s*:"
     r"|<\s*/?\s*(?:system|instructions?)\s*>"
     r"|do not (?:tell|inform) the user"
@@ -177,10 +297,21 @@ class _Blocklist(BuiltinGuard):
     kind = "blocklist"
     default_points: ClassVar[tuple[GuardPoint, ...]] = ("input", "final_output")
 
-    def __init__(self, words: Sequence[str] = (), patterns: Sequence[str] = (), **common: Any) -> None:
+    def __init__(
+        self, words: Sequence[str] = (), patterns: Sequence[str] = (), **common: Any
+    ) -> None:
         if not words and not patterns:
             raise ValueError("blocklist needs words=[...] or patterns=[...]")
-        super().__init__({"words": list(words) or None, "patterns": list(patterns) or None}, **common)
+        super().__init__(
+            {"words": list(words) or None, "patterns": list(patterns) or None}, **common
+        )
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:  # not a ValueError: config validation would not catch it
+                raise ValueError(
+                    f"blocklist pattern {pattern!r} is not a valid regex: {exc}"
+                ) from None
         alternatives = [rf"\b{re.escape(w)}\b" for w in words] + list(patterns)
         self.regex = re.compile("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
 
@@ -203,7 +334,9 @@ def pii(
 
 
 def injection(
-    *, points: Sequence[GuardPoint] | None = None, name: str | None = None,
+    *,
+    points: Sequence[GuardPoint] | None = None,
+    name: str | None = None,
     on_fail: OnFail | None = None,
 ) -> BuiltinGuard:
     """Block tool results that carry instructions aimed at the model (heuristics)."""

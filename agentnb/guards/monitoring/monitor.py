@@ -8,17 +8,16 @@ needs no locks.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Union, overload
+from typing import Any, Literal, Union, overload
 
-from agentnb.errors import UserError
+from agentnb.components import ComponentRef
+from agentnb.errors import ConfigProblem, UserError
 from agentnb.events import Event
-
-if TYPE_CHECKING:
-    from agentnb.agents.config import ComponentRef
 
 __all__ = [
     "REGISTRY",
@@ -42,8 +41,20 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 class MonitorDefinitionError(UserError, ValueError):
     """A monitor cannot be made as written: a bad name, severity, parameter or config entry.
 
-    Also a `ValueError`, so config validation can collect it next to other value problems.
+    Also a `ValueError`. From `resolve_monitors`, `.problems` lists each bad config entry as a
+    `ConfigProblem` (path, message, fix), ready to join a `ConfigError`.
     """
+
+    problems: list[ConfigProblem]
+
+    def __init__(self, message: str, problems: list[ConfigProblem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+    @classmethod
+    def from_problems(cls, problems: list[ConfigProblem]) -> MonitorDefinitionError:
+        lines = [f"{len(problems)} monitor problem{'s' * (len(problems) != 1)}:"]
+        return cls("\n".join([*lines, *(f"  - {p}" for p in problems)]), problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,8 @@ def as_findings(value: FindingsLike, severity: Severity) -> list[Finding]:
         return []
     if isinstance(value, (str, Finding)):
         value = (value,)
+    elif not isinstance(value, Iterable):
+        value = (value,)  # reported below, by the same message as a wrong item
     found: list[Finding] = []
     for item in value:
         if isinstance(item, str):
@@ -110,9 +123,6 @@ class Monitor:
 
     @property
     def ref(self) -> ComponentRef:
-        # Imported here: guards/ must not import agents/ at module load (agents imports us).
-        from agentnb.agents.config import ComponentRef
-
         return ComponentRef(name=self.name, params=dict(self.params))
 
     def observe(self, event: Event) -> FindingsLike:
@@ -137,13 +147,17 @@ Re-running a cell that redefines a monitor replaces its entry (as with `@tool`).
 """
 
 
-def register(name: str, factory: MonitorFactory) -> None:
-    """Make `name` usable in configs (`monitors: [{name: ..., params: {...}}]`)."""
-    if not _NAME.match(name):
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
         raise MonitorDefinitionError(
             f"monitor name {name!r} is not allowed: start with a letter or '_', then letters, "
-            "digits, '_', '.' or '-' (at most 64)"
+            "digits, '_', '.' or '-' (at most 64), e.g. @monitor(name='slow_tools')"
         )
+
+
+def register(name: str, factory: MonitorFactory) -> None:
+    """Make `name` usable in configs (`monitors: [{name: ..., params: {...}}]`)."""
+    _check_name(name)
     REGISTRY[name] = factory
 
 
@@ -151,9 +165,15 @@ class FunctionMonitor(Monitor):
     """A plain function as a monitor; calling the object calls the function unchanged."""
 
     def __init__(
-        self, function: Callable[[Event], FindingsLike], *, name: str, severity: Severity
+        self,
+        function: Callable[[Event], FindingsLike],
+        *,
+        name: str,
+        severity: Severity = "warning",
+        kinds: Iterable[str] | None = None,
     ) -> None:
         super().__init__()
+        _check_name(name)
         if inspect.iscoroutinefunction(function):
             raise MonitorDefinitionError(
                 f"monitor {name!r} is async; monitors run on a background thread without an "
@@ -167,6 +187,8 @@ class FunctionMonitor(Monitor):
         self.function = function
         self.name = name
         self.severity = severity
+        self.kinds = None if kinds is None else frozenset(kinds)
+        functools.update_wrapper(self, function)  # keeps the docstring for help() in notebooks
 
     def __call__(self, event: Event) -> FindingsLike:
         return self.function(event)
@@ -183,7 +205,9 @@ def _fixed(made: FunctionMonitor) -> MonitorFactory:
 
     def factory(**params: Any) -> Monitor:
         if params:
-            raise MonitorDefinitionError(f"it is the function {made.function.__qualname__} and takes no params")
+            raise MonitorDefinitionError(
+                f"it is the function {made.function.__qualname__} and takes no params"
+            )
         return made
 
     return factory
@@ -195,7 +219,10 @@ def monitor(function: Callable[[Event], FindingsLike], /) -> FunctionMonitor: ..
 
 @overload
 def monitor(
-    *, name: str | None = None, severity: Severity = "warning"
+    *,
+    name: str | None = None,
+    severity: Severity = "warning",
+    kinds: Iterable[str] | None = None,
 ) -> Callable[[Callable[[Event], FindingsLike]], FunctionMonitor]: ...
 
 
@@ -205,12 +232,13 @@ def monitor(
     *,
     name: str | None = None,
     severity: Severity = "warning",
+    kinds: Iterable[str] | None = None,
 ) -> FunctionMonitor | Callable[[Callable[[Event], FindingsLike]], FunctionMonitor]:
     """Turn `function(event)` into a monitor; bare (`@monitor`) or with options.
 
     The function runs on a background thread for every event of every run of the agents it
-    is given to. Return None (nothing to say), a message (a finding of `severity`), a
-    `Finding`, or a list of them.
+    is given to (only events whose `kind` is in `kinds`, when given). Return None (nothing to
+    say), a message (a finding of `severity`), a `Finding`, or a list of them.
 
     >>> @monitor
     ... def slow_tools(event):
@@ -221,7 +249,7 @@ def monitor(
     """
 
     def wrap(fn: Callable[[Event], FindingsLike]) -> FunctionMonitor:
-        made = FunctionMonitor(fn, name=name or fn.__name__, severity=severity)
+        made = FunctionMonitor(fn, name=name or fn.__name__, severity=severity, kinds=kinds)
         register(made.name, _fixed(made))
         return made
 
