@@ -303,7 +303,9 @@ class _Run:
 
     async def loop(self) -> RunResult:
         settings = self.config.settings
-        prompt, _ = await self.guard("input", self.prompt)
+        prompt, blocked = await self.guard("input", self.prompt)
+        if blocked is not None:
+            raise _Refused(blocked)  # a prompt cannot be re-asked or skipped: only refused
         if prompt != self.prompt:
             self.messages[-1] = UserMessage(str(prompt))
         reasks = 0
@@ -320,7 +322,10 @@ class _Run:
             turn = await self.turn_output(response)
             feedback: str | None = None
             if isinstance(turn, str):
-                self.messages.append(response.message)
+                # The blocked turn's tool calls are dropped: left unanswered, providers reject
+                # the next request.
+                if response.message.text:
+                    self.messages.append(AssistantMessage(response.message.text))
                 feedback = turn
             else:
                 self.messages.append(turn)
