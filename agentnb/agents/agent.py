@@ -14,7 +14,7 @@ from agentnb.agents.config import AgentConfig, ComponentRef, Settings, ToolRef
 from agentnb.agents.loop import execute_run
 from agentnb.agents.result import RunResult
 from agentnb.agents.validation import OutputSpec, output_reference, resolve
-from agentnb.errors import ConfigError, ConfigProblem
+from agentnb.config.io import config_from_data
 from agentnb.guards.guard import Guard
 from agentnb.guards.monitoring.hub import MonitorHub
 from agentnb.guards.monitoring.monitor import Monitor
@@ -55,28 +55,20 @@ class Agent:
         version: str = "0.1.0",
         telemetry: bool | None = None,
     ) -> None:
-        from pydantic import ValidationError
-
-        try:
-            config = AgentConfig.model_validate(
-                {
-                    "name": name,
-                    "version": version,
-                    "model": model if isinstance(model, str) or model is None else model.id,
-                    "instructions": instructions,
-                    "tools": [ToolRef(name=t.name) for t in tools],
-                    "guards": [g.ref if isinstance(g, Guard) else g for g in guards],
-                    "monitors": [m.ref if isinstance(m, Monitor) else m for m in monitors],
-                    "settings": settings if settings is not None else Settings(),
-                    "output_type": output_reference(output_type),
-                }
-            )
-        except ValidationError as exc:
-            problems = [
-                ConfigProblem(".".join(map(str, e["loc"])), e["msg"], f"got {e['input']!r}")
-                for e in exc.errors(include_url=False)
-            ]
-            raise ConfigError(name, problems) from None
+        config = config_from_data(
+            {
+                "name": name,
+                "version": version,
+                "model": model if isinstance(model, str) or model is None else model.id,
+                "instructions": instructions,
+                "tools": [ToolRef(name=t.name) for t in tools],
+                "guards": [g.ref if isinstance(g, Guard) else g for g in guards],
+                "monitors": [m.ref if isinstance(m, Monitor) else m for m in monitors],
+                "settings": settings if settings is not None else Settings(),
+                "output_type": output_reference(output_type),
+            },
+            source=name,
+        )
         self._bind(
             config,
             tools=tools,

@@ -230,7 +230,10 @@ class _Run:
             value = tool.invoke(args, ctx)
             if inspect.isawaitable(value):
                 value = await value
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError) as exc:  # distinct classes on Python 3.10
+            if tool.timeout is None:  # the tool itself raised it
+                text = f"Tool {call.name!r} raised {type(exc).__name__}: {exc}"
+                return self.tool_done(step, call, t0, text, "exception")
             text = f"Tool {call.name!r} timed out after {tool.timeout} s."
             return self.tool_done(step, call, t0, text, "timeout")
         except Exception as exc:
@@ -277,9 +280,10 @@ class _Run:
         try:
             return spec.adapter.validate_python(data), None
         except ValidationError as exc:
+            problems = "; ".join(_describe_error(e) for e in exc.errors(include_url=False))
             return None, (
-                "Your answer does not match the required output schema: "
-                f"{exc.errors(include_url=False)}. Answer again with valid JSON."
+                f"Your answer does not match the required output schema: {problems}. "
+                "Answer again with valid JSON."
             )
 
     async def turn_output(self, response: ModelResponse) -> AssistantMessage | str:
@@ -373,6 +377,12 @@ async def execute_run(
         ev.current_scope.reset(scope_token)
 
 
+def _describe_error(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    where = ".".join(str(p) for p in error["loc"])
+    return f"{where}: {message}" if where else message
+
+
 def _refusal(blocked: Blocked) -> str:
     return f"I can't do that: {blocked.message}."
 
@@ -403,7 +413,7 @@ async def _finish(agent: Agent, run: _Run, emit: ev.Emit | None) -> RunResult:
         raise
     except Exception as exc:
         failure: BaseException = exc
-        if isinstance(exc, TimeoutError):
+        if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
             failure = RunError(
                 f"agent {agent.config.name!r} exceeded settings.timeout="
                 f"{agent.config.settings.timeout} s"

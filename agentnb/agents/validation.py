@@ -209,12 +209,13 @@ def resolve(
         except UserError as exc:  # unknown provider, missing SDK, a string for a function
             problems.append(ConfigProblem("model", str(exc), ""))
 
-    given = {t.name: t for t in tools or ()}
+    # Tools passed explicitly are the whole set; otherwise every @tool of this process.
+    available = REGISTRY if tools is None else {t.name: t for t in tools}
     bound: dict[str, Tool[..., Any]] = {}
     for i, ref in enumerate(config.tools):
-        found = given.get(ref.name) or REGISTRY.get(ref.name)
+        found = available.get(ref.name)
         if found is None:
-            known = ", ".join(sorted(given or REGISTRY)) or "none defined yet"
+            known = ", ".join(sorted(available)) or "none defined yet"
             problems.append(
                 ConfigProblem(
                     f"tools[{i}]",

@@ -60,6 +60,8 @@ class Tool(Generic[P, R]):
         if not callable(function):
             raise ToolDefinitionError(f"@tool needs a function, got {type(function).__name__}")
         self.function = function
+        if name == "":
+            raise ToolDefinitionError("@tool(name='') is empty: give a name or leave it out")
         self.name = name or function.__name__
         if not _NAME.fullmatch(self.name):
             raise ToolDefinitionError(

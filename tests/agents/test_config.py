@@ -216,7 +216,12 @@ def test_type_errors_from_the_agent_shorthand() -> None:
             "Input should be a valid integer, unable to parse string as an integer",
             "got 'lots'",
         ),
-        ConfigProblem("settings.colour", "Extra inputs are not permitted", "got 'red'"),
+        ConfigProblem(
+            "settings.colour",
+            "Extra inputs are not permitted",
+            "remove it; Settings fields are: max_steps, max_tokens, output_retries, "
+            "resilience, temperature, timeout, tool_retries",
+        ),
     ]
 
 
