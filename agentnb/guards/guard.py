@@ -100,7 +100,8 @@ class Guard:
             )
         if on_fail is not None and on_fail not in _ON_FAIL:
             raise ToolDefinitionError(
-                f"guard {self.name!r}: on_fail={on_fail!r} is not one of {', '.join(sorted(_ON_FAIL))}"
+                f"guard {self.name!r}: on_fail={on_fail!r} is not one of "
+                f"{', '.join(sorted(_ON_FAIL))}"
             )
         self.on_fail: OnFail | None = on_fail or self.default_on_fail
         self.params = dict(params or {})

@@ -1,0 +1,283 @@
+"""Notebooks run headlessly in a real kernel: the quickstart, and `agentnb run`'s exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from agentnb.cli import main
+from agentnb.notebook.execute import (
+    TRACE_MIME,
+    CellReport,
+    count_agent_runs,
+    execute_notebook,
+    parse_parameter,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "notebooks" / "01-quickstart.ipynb"
+AGENTNB = Path(sys.executable).with_name("agentnb")
+
+# Appended to the quickstart: reports what the kernel ran on and the first result, as JSON.
+PROBE = """\
+import asyncio, json, sys
+try:
+    asyncio.get_running_loop()
+    loop_running = True
+except RuntimeError:
+    loop_running = False
+print(json.dumps({"executable": sys.executable, "loop_running": loop_running,
+                  "result": result.to_dict()}))
+"""
+
+
+def write_notebook(path: Path, *sources: str, tags: dict[int, list[str]] | None = None) -> Path:
+    cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    for index, cell_tags in (tags or {}).items():
+        cells[index].metadata["tags"] = cell_tags
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
+
+
+def agentnb_run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    assert AGENTNB.exists(), f"no console script at {AGENTNB}: pip install -e '.[test]'"
+    return subprocess.run(
+        [str(AGENTNB), "run", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def cell_text(notebook: Any, source: str) -> str:
+    """Everything the cell with exactly this source displayed, as text."""
+    (cell,) = [c for c in notebook.cells if c.source == source]
+    return "".join(
+        out.get("text", "") + out.get("data", {}).get("text/plain", "") for out in cell.outputs
+    )
+
+
+# -- without a kernel ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("n=3", ("n", 3)),
+        ("ratio=0.5", ("ratio", 0.5)),
+        ("flag=True", ("flag", True)),
+        ("items=[1, 'a']", ("items", [1, "a"])),
+        ("model=openai:gpt-4.1-mini", ("model", "openai:gpt-4.1-mini")),
+        ("quoted='12'", ("quoted", "12")),
+        ("empty=", ("empty", "")),
+        ("url=http://localhost:11434/v1", ("url", "http://localhost:11434/v1")),
+    ],
+)
+def test_parameters_are_literals_else_strings(text: str, expected: tuple[str, Any]) -> None:
+    assert parse_parameter(text) == expected
+
+
+@pytest.mark.parametrize("text", ["n", "2n=3", "a-b=1", "=3"])
+def test_a_bad_parameter_is_a_usage_error(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "x.ipynb", "-p", text])
+    assert exited.value.code == 2
+    assert f"Parameter {text!r} is not of the form name=value" in capsys.readouterr().err
+
+
+def test_output_and_html_name_one_notebook(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "a.ipynb", "b.ipynb", "--output", "x.ipynb"])
+    assert exited.value.code == 2
+    assert "with several notebooks use --html-dir" in capsys.readouterr().err
+
+
+def test_a_missing_notebook_fails_with_its_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(tmp_path / "nope.ipynb")]) == 1
+    assert f"Notebook '{tmp_path / 'nope.ipynb'}' does not exist" in capsys.readouterr().err
+
+
+def test_agent_runs_are_counted_by_trace_then_by_summary_text() -> None:
+    summary = "fx 0.1.0 · offline · ok · 2 steps · 1 tool call · 117 tokens · $0.0000 · 0.3 ms"
+    new_output = nbformat.v4.new_output
+    outputs = [
+        new_output("execute_result", {"text/plain": summary}, execution_count=1),
+        new_output("display_data", {TRACE_MIME: {"run_id": "r1"}, "text/plain": summary}),
+        new_output("display_data", {TRACE_MIME: {"run_id": "r1"}}),  # the same run shown twice
+        new_output("display_data", {TRACE_MIME: {"run_id": "r2"}}),
+        new_output("execute_result", {"text/plain": "'fx 0.1.0 · offline'"}, execution_count=2),
+        new_output("stream", name="stdout", text=summary),  # print(result): not a display
+    ]
+    cell = nbformat.v4.new_code_cell("results", outputs=outputs)
+    assert count_agent_runs(nbformat.v4.new_notebook(cells=[cell])) == 3
+
+
+def test_progress_lines() -> None:
+    ok = CellReport(number=3, total=7, index=5, status="ok", duration=0.123)
+    failed = CellReport(3, 7, 5, "error", 0.05, "ZeroDivisionError", "division by zero")
+    timed_out = CellReport(3, 7, 5, "timeout", 2.0)
+    assert [ok.line(), failed.line(), timed_out.line()] == [
+        "[3/7] cell 3 ok (0.12 s)",
+        "[3/7] cell 3 failed (0.05 s): ZeroDivisionError: division by zero",
+        "[3/7] cell 3 timed out after 2.00 s",
+    ]
+
+
+# -- in a real kernel ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_quickstart_runs_in_a_real_kernel(tmp_path: Path) -> None:
+    notebook = nbformat.read(QUICKSTART, as_version=4)
+    assert all(c.get("outputs", []) == [] for c in notebook.cells), "commit it with outputs cleared"
+    notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
+    probed = tmp_path / "quickstart.ipynb"
+    nbformat.write(notebook, probed)
+    lines: list[str] = []
+
+    summary = execute_notebook(
+        probed,
+        output=tmp_path / "out.ipynb",
+        html=tmp_path / "out.html",
+        on_cell=lambda report: lines.append(report.line()),
+    )
+
+    assert summary.failure is None, summary.describe()
+    code_cells = sum(c.cell_type == "code" for c in notebook.cells)
+    assert (summary.cells, summary.total_cells, len(lines)) == (code_cells,) * 3
+    assert all(re.fullmatch(r"\[\d+/\d+\] cell \d+ ok \(\d+\.\d\d s\)", line) for line in lines)
+    assert summary.agent_runs == 3  # result, in_euros, weather
+
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    probe = json.loads(cell_text(executed, PROBE))
+    assert probe["executable"] == sys.executable  # the `python3` kernel is this interpreter
+    assert probe["loop_running"] is True  # so run_sync took the background-loop path
+    result = probe["result"]
+    assert (result["status"], result["model"], result["prompt"]) == (
+        "ok",
+        "offline",
+        "How much is 12.5 dollars in GBP?",
+    )
+    calls = [call for step in result["steps"] for call in step["tool_calls"]]
+    assert [
+        (c["name"], json.loads(c["arguments"]), json.loads(c["result"]), c["error"]) for c in calls
+    ] == [
+        (
+            "convert",
+            {"amount": 12.5, "currency": "GBP"},
+            {"amount_usd": 12.5, "currency": "GBP", "converted": 9.5},
+            None,
+        )
+    ]
+    assert "9.5" in result["output"]
+
+    # What a reader sees: the displayed cells and the HTML copy.
+    shown_calls = cell_text(executed, "result.tool_calls")
+    assert "name='convert'" in shown_calls
+    assert '"amount": 12.5' in shown_calls
+    assert '"currency": "GBP"' in shown_calls
+    assert "9.5" in cell_text(executed, "result.output")
+    first_run = 'result = agent.run_sync("How much is 12.5 dollars in GBP?")\nresult'
+    assert "fx 0.1.0 · offline · ok · 2 steps · 1 tool call" in cell_text(executed, first_run)
+    assert "schema_version: 1" in cell_text(executed, "print(agent.config.to_yaml())")
+    assert cell_text(executed, "weather.tool_calls") == "[]"
+    html = (tmp_path / "out.html").read_text()
+    assert "How much is 12.5 dollars in GBP?" in html
+    assert "9.5" in html
+
+
+@pytest.mark.slow
+def test_cli_runs_the_quickstart(tmp_path: Path) -> None:
+    done = agentnb_run(QUICKSTART, "--html-dir", tmp_path / "out", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    cells = sum(c.cell_type == "code" for c in nbformat.read(QUICKSTART, as_version=4).cells)
+    assert lines[0] == f"running {QUICKSTART}"
+    assert [re.sub(r"\(\d+\.\d\d s\)", "(T)", line) for line in lines[1 : cells + 1]] == [
+        f"[{n}/{cells}] cell {n} ok (T)" for n in range(1, cells + 1)
+    ]
+    assert re.fullmatch(
+        rf"ok: {re.escape(str(QUICKSTART))} · {cells}/{cells} cells · 3 agent runs · \d+\.\d s",
+        lines[cells + 1],
+    )
+    assert lines[cells + 2 :] == [
+        f"  executed notebook: {tmp_path / 'out' / '01-quickstart.ipynb'}",
+        f"  html: {tmp_path / 'out' / '01-quickstart.html'}",
+    ]
+    assert "9.5" in (tmp_path / "out" / "01-quickstart.html").read_text()
+
+
+@pytest.mark.slow
+def test_cli_injects_parameters_after_the_parameters_cell(tmp_path: Path) -> None:
+    notebook = write_notebook(
+        tmp_path / "params.ipynb",
+        "n = 1\nword = 'default'",
+        "print(repr((n, word, model)))",
+        tags={0: ["parameters"]},
+    )
+    done = agentnb_run(
+        notebook,
+        "-p",
+        "n=3",
+        "-p",
+        "word=hi",
+        "-p",
+        "model=openai:gpt-4.1-mini",
+        "--output",
+        tmp_path / "ran.ipynb",
+        "--html",
+        tmp_path / "ran.html",
+        cwd=tmp_path,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    executed = nbformat.read(tmp_path / "ran.ipynb", as_version=4)
+    assert executed.cells[1].metadata["tags"] == ["injected-parameters"]
+    assert cell_text(executed, "print(repr((n, word, model)))") == (
+        "(3, 'hi', 'openai:gpt-4.1-mini')\n"
+    )
+    assert (tmp_path / "ran.html").exists()
+
+
+@pytest.mark.slow
+def test_cli_fails_naming_the_failing_cell(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "fails.ipynb", "x = 1", "y = x / 0", "print('never runs')")
+    done = agentnb_run(notebook, "--html-dir", tmp_path / "out", cwd=tmp_path)
+
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert re.sub(r"\(\d+\.\d\d s\)", "(T)", lines[2]) == (
+        "[2/3] cell 2 failed (T): ZeroDivisionError: division by zero"
+    )
+    assert lines[3] == (f"FAILED: {notebook} · cell 2 raised ZeroDivisionError: division by zero")
+    assert lines[4] == "  cell 2 starts with: y = x / 0"
+    assert "never runs" not in done.stdout
+    # The partial run is still written, so the failure can be read in context.
+    executed = nbformat.read(tmp_path / "out" / "fails.ipynb", as_version=4)
+    assert executed.cells[1].outputs[0]["ename"] == "ZeroDivisionError"
+    assert (tmp_path / "out" / "fails.html").exists()
+
+
+@pytest.mark.slow
+def test_cli_fails_when_a_cell_exceeds_the_timeout(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(60)")
+    began = time.monotonic()
+    done = agentnb_run(notebook, "--timeout", "1", "--html-dir", tmp_path / "out", cwd=tmp_path)
+
+    assert done.returncode == 1
+    assert time.monotonic() - began < 30
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"\[1/1\] cell 1 timed out after \d+\.\d\d s", lines[1])
+    assert lines[2].startswith(f"FAILED: {notebook} · cell 1 timed out after ")
