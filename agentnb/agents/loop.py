@@ -105,6 +105,7 @@ class _Run:
             cost=self.cost,
             duration=time.perf_counter() - self.started,
             started_at=self.started_at,
+            perf_start=self.started,
             new_message_index=self.first_new,
             error=None if error is None else (str(error) or type(error).__name__),
             error_type=None if error is None else type(error).__name__,
@@ -166,6 +167,7 @@ class _Run:
                 duration,
                 cost,
                 response.finish_reason,
+                start=t0 - self.started,
             )
         )
         if emit:
@@ -262,7 +264,9 @@ class _Run:
             self.failures[call.name] = self.failures.get(call.name, 0) + 1
         if self.emit:
             self.emit(ev.ToolCallFinished(self.run_id, step, call, text, error, duration, value))
-        return ToolCallRecord(step, call.id, call.name, call.arguments, text, error, duration)
+        return ToolCallRecord(
+            step, call.id, call.name, call.arguments, text, error, duration, t0 - self.started
+        )
 
     def parse_output(self, text: str) -> tuple[Any, str | None]:
         """The validated output, or (None, feedback for the model)."""

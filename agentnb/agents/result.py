@@ -24,8 +24,11 @@ class ToolCallRecord:
     result: str
     """What the model received back (the error feedback when `error` is set)."""
     error: str | None = None
-    """None on success; else `invalid_arguments`, `unknown_tool`, `timeout` or `exception`."""
+    """None on success; else `invalid_arguments`, `unknown_tool`, `timeout`, `exception` or
+    `blocked` (a guard stopped it)."""
     duration: float = 0.0
+    start: float = 0.0
+    """Seconds from the start of the run to the start of the call."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +39,7 @@ class ToolCallRecord:
             "result": self.result,
             "error": self.error,
             "duration": self.duration,
+            "start": self.start,
         }
 
 
@@ -51,6 +55,8 @@ class StepRecord:
     cost: float | None
     finish_reason: str | None = None
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    start: float = 0.0
+    """Seconds from the start of the run to the model request."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +67,7 @@ class StepRecord:
             "duration": self.duration,
             "cost": self.cost,
             "finish_reason": self.finish_reason,
+            "start": self.start,
             "tool_calls": [c.to_dict() for c in self.tool_calls],
         }
 
@@ -89,6 +96,8 @@ class RunResult:
     new_message_index: int = 0
     error: str | None = None
     error_type: str | None = None
+    perf_start: float = 0.0
+    """`time.perf_counter()` at the start: event and verdict times `t` are relative to it."""
     verdicts: list[GuardVerdict] = field(default_factory=list)
     """Every guard verdict of the run, in order."""
     findings: list[MonitorFinding] = field(default_factory=list)
@@ -128,7 +137,7 @@ class RunResult:
             "cost": self.cost,
             "duration": self.duration,
             "started_at": self.started_at,
-            "verdicts": [_verdict_dict(v) for v in self.verdicts],
+            "verdicts": [_verdict_dict(v, self.perf_start) for v in self.verdicts],
             "findings": [_finding_dict(f) for f in self.findings],
         }
 
@@ -167,8 +176,9 @@ class RunResult:
         printer.text(self.summary())
 
 
-def _verdict_dict(v: GuardVerdict) -> dict[str, Any]:
+def _verdict_dict(v: GuardVerdict, perf_start: float) -> dict[str, Any]:
     return {
+        "start": max(0.0, v.t - v.duration - perf_start),
         "step": v.step,
         "guard": v.guard,
         "point": v.point,

@@ -38,7 +38,7 @@ Script = Callable[..., FunctionModel]
 
 
 class _AnyDuration(float):
-    """Equal to any plausible duration (seconds) of a fast step."""
+    """Equal to any plausible duration or offset (seconds) of a fast step."""
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, float) and 0 <= other < 1
@@ -333,7 +333,9 @@ async def test_usage_steps_cost_and_trace_id(script: Script) -> None:
         (2, "m-1", "5", Usage(20, 1, 1), 22.0, "stop"),
     ]
     assert result.steps[0].tool_calls == [
-        ToolCallRecord(1, "call_add", "add", '{"a": 2, "b": 3}', "5", None, ANY_DURATION)
+        ToolCallRecord(
+            1, "call_add", "add", '{"a": 2, "b": 3}', "5", None, ANY_DURATION, ANY_DURATION
+        )
     ]
     assert (result.agent, result.version, result.model, result.prompt) == (
         "calc",
@@ -441,4 +443,6 @@ def test_keyboard_interrupt_in_a_tool_ends_the_run_as_cancelled(script: Script) 
 
 def test_steps_are_records() -> None:
     result = Agent("a", model=FunctionModel(lambda r: "x", name="f")).run_sync("hi")
-    assert result.steps == [StepRecord(1, "f", "x", Usage(1, 1, 1), ANY_DURATION, None, "stop")]
+    assert result.steps == [
+        StepRecord(1, "f", "x", Usage(1, 1, 1), ANY_DURATION, None, "stop", start=ANY_DURATION)
+    ]
