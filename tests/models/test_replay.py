@@ -40,8 +40,10 @@ def _comparable(result: RunResult) -> dict[str, Any]:
         data.pop(key)
     for step in data["steps"]:
         step.pop("duration")
+        step.pop("start")
         for call in step["tool_calls"]:
             call.pop("duration")
+            call.pop("start")
     return data
 
 

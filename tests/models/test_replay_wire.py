@@ -37,8 +37,10 @@ def _steps(result: RunResult) -> list[dict[str, Any]]:
     steps = [step.to_dict() for step in result.steps]
     for step in steps:
         step.pop("duration")
+        step.pop("start")
         for call in step["tool_calls"]:
             call.pop("duration")
+            call.pop("start")
     return steps
 
 

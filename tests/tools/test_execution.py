@@ -85,6 +85,7 @@ async def test_async_tool_timeout_is_fed_back_and_recorded(script: Script) -> No
         "Tool 'slow' timed out after 0.05 s.",
         "timeout",
         record.duration,
+        record.start,
     )
     assert 0.05 <= record.duration < 1
 
