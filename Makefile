@@ -11,7 +11,7 @@ PYTHON ?= python3
 VENV := .venv
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-NOTEBOOKS := notebooks/01-quickstart.ipynb
+NOTEBOOKS := notebooks/01-quickstart.ipynb notebooks/02-guards-and-monitors.ipynb
 OUT := out
 PYTEST_ARGS ?=
 

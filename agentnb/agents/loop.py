@@ -190,7 +190,7 @@ class _Run:
             if record.error and self.failures.get(record.name, 0) > limit:
                 raise ToolFailed(
                     record.name,
-                    f"failed {self.failures[record.name]} times in this run "
+                    f"failed {_times(self.failures[record.name])} in this run "
                     f"(settings.tool_retries={limit}); last error: {record.result}",
                 )
 
@@ -379,6 +379,10 @@ async def execute_run(
         return await _finish(agent, run, emit)
     finally:
         ev.current_scope.reset(scope_token)
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def _describe_error(error: Any) -> str:

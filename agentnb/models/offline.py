@@ -88,7 +88,8 @@ class _Extractor:
     def __init__(self, text: str) -> None:
         self.text = text
         self.quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
-        self.emails = _EMAIL.findall(text)
+        # A guard may have redacted the address already: "[EMAIL]" still fills an email field.
+        self.emails = _EMAIL.findall(text) + re.findall(r"\[EMAIL\]", text)
         bare = _EMAIL.sub(" ", text)
         self.numbers = [_number_text(n) for n in _NUMBER.findall(bare)]
         self.idents = [t for t in _IDENT.findall(bare) if not _NUMBER.fullmatch(t)]
