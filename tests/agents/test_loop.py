@@ -110,7 +110,8 @@ async def test_tool_retries_are_bounded(script: Script, retries: int) -> None:
         "string as an integer (got 'x'). Fix the arguments and call the tool again."
     )
     assert str(info.value) == (
-        f"tool 'add': failed {retries + 1} times in this run (settings.tool_retries={retries}); "
+        f"tool 'add': failed {'once' if retries == 0 else f'{retries + 1} times'} in this run "
+        f"(settings.tool_retries={retries}); "
         f"last error: {feedback}"
     )
     assert info.value.tool == "add"
