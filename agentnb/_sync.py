@@ -108,7 +108,9 @@ def _run_in_background(coro: Coroutine[Any, Any, T]) -> T:
         raise escaped.exc from None
     except KeyboardInterrupt:
         future.cancel()
-        finished.wait(timeout=10)
+        # A blocking sync tool cannot be interrupted: give the run a moment to record itself as
+        # cancelled, but hand the kernel back to the user promptly either way.
+        finished.wait(timeout=1)
         raise
 
 
