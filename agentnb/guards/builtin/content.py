@@ -38,28 +38,36 @@ def _iban_ok(candidate: str) -> bool:
 
 _Span = tuple[int, int]
 
-# Local part: RFC 5322 atext, so `o'brien@…` or `a+b@…` is caught whole, not from its last symbol;
-# top-level domains include the punycode ones (`xn--p1ai`).
-_EMAIL = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-    r"\.(?:[Xx][Nn]--[A-Za-z0-9-]+|[A-Za-z]{2,})"
-)
-# Digits with single spaces or dashes between them; cards are looked for inside such runs.
-_DIGITS = re.compile(r"(?<![\d-])\d+(?:[ -]\d+)*(?![\d-])")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
+# An email is found from its "@": the local part (RFC 5322 atext, so `o'brien@…` or `a+b@…` is
+# caught whole) ends there and the domain starts there; top-level domains include the punycode
+# ones (`xn--p1ai`). Anchoring on "@" is several times faster than scanning for local parts.
+_LOCAL_PART = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}\Z")
+_DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:[Xx][Nn]--[A-Za-z0-9-]+|[A-Za-z]{2,})")
+# Stretches of digits and separators (7+ characters): cards and phone numbers are looked for
+# only inside them, so most of a text is scanned once, by this one fast pattern.
+_NUMERIC = re.compile(r"[\d+(][\d\s().-]{5,}\d")
+# 13 or more digits with single spaces or dashes between them: a card, or a card and neighbours.
+_DIGITS = re.compile(r"\d(?:[ -]?\d){12,}")
+_DIGIT_RUN = re.compile(r"\d+")
 _PHONE = re.compile(
     r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,4}){1,4}(?!\w)"
 )
-_DIGIT_RUN = re.compile(r"\d+")
 _DATE = re.compile(r"\d{4}([-./])\d{1,2}\1\d{1,2}|\d{1,2}([-./])\d{1,2}\2(?:\d{4}|\d{2})")
-_NON_DIGIT = re.compile(r"\D")
+# Starts with a character class, not \b: the regex engine then skips ahead to candidates fast,
+# and the word boundary before a candidate is checked by hand.
+_IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 
 
-def _emails(text: str) -> list[_Span]:
-    return [m.span() for m in _EMAIL.finditer(text)] if "@" in text else []
+def _digits(text: str) -> int:
+    return len(text) - len(text.translate(_NO_DIGITS))
 
 
-def _secrets(text: str) -> list[_Span]:
+_Stretch = tuple[int, int, int]
+"""(start, end, how many digits) of a `_NUMERIC` stretch."""
+
+
+def _secrets(text: str, numbers: list[_Stretch]) -> list[_Span]:
     # Every secret pattern holds one of these; plain `in` checks are far cheaper than the regex.
     if not (
         "sk-" in text or "_" in text or "xox" in text or "AKIA" in text or "bearer" in text.lower()
@@ -68,10 +76,30 @@ def _secrets(text: str) -> list[_Span]:
     return [m.span() for m in SECRET_PATTERN.finditer(text)]
 
 
-def _ibans(text: str) -> list[_Span]:
+def _emails(text: str, numbers: list[_Stretch]) -> list[_Span]:
+    spans: list[_Span] = []
+    at = text.find("@")
+    while at != -1:
+        domain = _DOMAIN.match(text, at + 1)
+        floor = spans[-1][1] if spans else 0
+        local = _LOCAL_PART.search(text, max(floor, at - 64), at) if domain else None
+        if domain and local:
+            spans.append((local.start(), domain.end()))
+            at = text.find("@", domain.end())
+        else:
+            at = text.find("@", at + 1)
+    return spans
+
+
+def _ibans(text: str, numbers: list[_Stretch]) -> list[_Span]:
     spans = []
-    for m in _IBAN.finditer(text):
+    pos = 0
+    while m := _IBAN.search(text, pos):
         start, end = m.span()
+        pos = start + 1
+        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            continue  # inside a word
+        pos = end
         if _iban_ok(m.group()):
             spans.append((start, end))
             continue
@@ -86,72 +114,86 @@ def _ibans(text: str) -> list[_Span]:
     return spans
 
 
-def _cards(text: str) -> list[_Span]:
+def _cards(text: str, numbers: list[_Stretch]) -> list[_Span]:
     spans: list[_Span] = []
-    for m in _DIGITS.finditer(text):
-        run = m.group()
-        digits = _NON_DIGIT.sub("", run)
-        if len(digits) < 13:
+    for stretch_start, stretch_end, digits in numbers:
+        if digits < 13:
             continue
-        if len(digits) <= 19 and _luhn(digits):
-            spans.append(m.span())
-            continue
-        # Other numbers printed next to a card ("$12.50 4111 1111 1111 1111") join its run, and
-        # which groups are the card is ambiguous: take every card-shaped Luhn-valid stretch of
-        # whole groups, merged, so the card is always covered (a neighbour may be too).
-        groups = [(g.start(), g.end(), g.group()) for g in _DIGIT_RUN.finditer(run)]
-        found: list[_Span] = []
-        for i, (start, _, first) in enumerate(groups):
-            joined = ""
-            for j in range(i, len(groups)):
-                joined += groups[j][2]
-                if len(joined) > 19 or (j > i and (len(first) != 4 or len(groups[j][2]) > 6)):
-                    break
-                if len(joined) >= 13 and _luhn(joined):
-                    a, b = m.start() + start, m.start() + groups[j][1]
-                    if found and a <= found[-1][1]:
-                        found[-1] = (found[-1][0], max(b, found[-1][1]))
-                    else:
-                        found.append((a, b))
-        spans += found
+        for m in _DIGITS.finditer(text, stretch_start, stretch_end):
+            start, end = m.span()
+            if (start and text[start - 1] in "0123456789-") or text[end : end + 1] == "-":
+                continue  # part of a longer dashed identifier
+            spans += _cards_in(m)
     return spans
+
+
+def _cards_in(m: re.Match[str]) -> list[_Span]:
+    run = m.group()
+    digits = run.replace(" ", "").replace("-", "")
+    if len(digits) <= 19 and _luhn(digits):
+        return [m.span()]
+    # Other numbers printed next to a card ("$12.50 4111 1111 1111 1111") join its run, and which
+    # groups are the card is ambiguous: take every card-shaped Luhn-valid stretch of whole
+    # groups, merged, so the card is always covered (a neighbour may be too).
+    groups = [(g.start(), g.end(), g.group()) for g in _DIGIT_RUN.finditer(run)]
+    found: list[_Span] = []
+    for i, (start, _, first) in enumerate(groups):
+        joined = ""
+        for j in range(i, len(groups)):
+            joined += groups[j][2]
+            if len(joined) > 19 or (j > i and (len(first) != 4 or len(groups[j][2]) > 6)):
+                break
+            if len(joined) >= 13 and _luhn(joined):
+                a, b = m.start() + start, m.start() + groups[j][1]
+                if found and a <= found[-1][1]:
+                    found[-1] = (found[-1][0], max(b, found[-1][1]))
+                else:
+                    found.append((a, b))
+    return found
 
 
 def _phone_ok(candidate: str) -> bool:
     """7-15 digits grouped the way phone numbers are; not a date, not a list of prices."""
-    digits = sum(c.isdigit() for c in candidate)
-    if not 7 <= digits <= 15 or _DATE.fullmatch(candidate):
+    if not 7 <= _digits(candidate) <= 15 or _DATE.fullmatch(candidate):
         return False
     # "12.50 13.75": decimals side by side; phone numbers use one kind of separator.
     return not ("." in candidate and any(c.isspace() for c in candidate))
 
 
-def _phones(text: str) -> list[_Span]:
-    return [m.span() for m in _PHONE.finditer(text) if _phone_ok(m.group())]
+def _phones(text: str, numbers: list[_Stretch]) -> list[_Span]:
+    spans = []
+    for start, end, digits in numbers:
+        if digits >= 7:
+            # One character past the stretch, so the pattern's `(?!\w)` sees what follows.
+            spans += [m.span() for m in _PHONE.finditer(text, start, end + 1) if _phone_ok(m[0])]
+    return spans
 
 
 PiiKind = Literal["email", "phone", "card", "iban", "secret"]
-_DETECTORS: dict[str, Callable[[str], list[_Span]]] = {
+_DETECTORS: dict[str, Callable[[str, list[_Stretch]], list[_Span]]] = {
     "secret": _secrets,
     "email": _emails,
     "iban": _ibans,
     "card": _cards,
     "phone": _phones,
 }
-# The fewest digits each kind can have: most text has too few to hold a card or a phone number.
-_MIN_DIGITS = {"secret": 0, "email": 0, "iban": 2, "card": 13, "phone": 7}
 
 
 def _scan(text: str, kinds: Sequence[str]) -> list[tuple[str, int, int]]:
     """(kind, start, end) of every PII item, detectors in order; later detectors do not see
     text an earlier one matched (a card number is not also a phone number)."""
     found: list[tuple[str, int, int]] = []
-    digits = sum(map(text.count, "0123456789"))
+    has_digits = any(d in text for d in "0123456789")
+    numbers = (
+        [(m.start(), m.end(), _digits(m[0])) for m in _NUMERIC.finditer(text)] if has_digits else []
+    )
     remaining = text
     for kind, detect in _DETECTORS.items():
-        if kind not in kinds or digits < _MIN_DIGITS[kind]:
+        if kind not in kinds:
             continue
-        spans = detect(remaining)
+        if (kind == "iban" and not has_digits) or (kind in ("card", "phone") and not numbers):
+            continue
+        spans = detect(remaining, numbers)
         if spans:
             found.extend((kind, a, b) for a, b in spans)
             parts, last = [], 0
@@ -209,6 +251,8 @@ class _Pii(BuiltinGuard):
         kinds: Sequence[str] | None = None,
         **common: Any,
     ) -> None:
+        if action not in ("redact", "block", "warn"):
+            raise ValueError(f"pii action must be 'redact', 'block' or 'warn', got {action!r}")
         unknown = set(kinds or ()) - set(_DETECTORS)
         if unknown:
             raise ValueError(f"unknown PII kinds {sorted(unknown)}; use {sorted(_DETECTORS)}")
@@ -262,7 +306,8 @@ class _Pii(BuiltinGuard):
 
 
 _INJECTION = re.compile(
-    r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) (?:instructions|prompts?|messages)"
+    r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) "
+    r"(?:instructions|prompts?|messages)"
     r"|disregard (?:all |any )?(?:the )?(?:previous|prior|above|system) (?:instructions|prompt)"
     r"|forget (?:everything|all) (?:you were told|above|before)"
     # Role changes and prompt leaks, not ordinary prose ("you are now a premium member",
