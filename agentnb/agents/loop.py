@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from agentnb import events as ev
+from agentnb._json import parse_json_answer
 from agentnb.agents.result import RunResult, RunStatus, StepRecord, ToolCallRecord
-from agentnb.agents.validation import parse_json_output
 from agentnb.errors import GuardBlocked, MaxStepsExceeded, OutputInvalid, RunError, ToolFailed
 from agentnb.guards.guard import GuardContext, ToolCallView, ToolResultView
 from agentnb.guards.pipeline import Blocked
@@ -212,7 +212,7 @@ class _Run:
         kwargs = args.__dict__
         if self.guards.at["tool_call"]:
             view, blocked = await self.guard(
-                "tool_call", ToolCallView(call.name, kwargs, call.id), call.name
+                "tool_call", ToolCallView(call.name, dict(kwargs), call.id), call.name
             )
             if blocked is not None:
                 return self.tool_done(step, call, t0, blocked.message, "blocked")
@@ -274,7 +274,7 @@ class _Run:
         if spec is None:
             return text, None
         try:
-            data = parse_json_output(text)
+            data = parse_json_answer(text)
         except ValueError as exc:
             return None, f"Your answer is not valid JSON ({exc}). Answer with JSON only."
         if spec.adapter is None:
@@ -314,8 +314,9 @@ class _Run:
         prompt, blocked = await self.guard("input", self.prompt)
         if blocked is not None:
             raise _Refused(blocked)  # a prompt cannot be re-asked or skipped: only refused
-        if prompt != self.prompt:
-            self.messages[-1] = UserMessage(str(prompt))
+        if prompt != self.prompt:  # rewritten (e.g. redacted): the run keeps only the new one
+            self.prompt = self.ctx.prompt = str(prompt)
+            self.messages[-1] = UserMessage(self.prompt)
         reasks = 0
         step = 0
         while True:
@@ -392,7 +393,7 @@ def _describe_error(error: Any) -> str:
 
 
 def _refusal(blocked: Blocked) -> str:
-    return f"I can't do that: {blocked.message}."
+    return f"I can't do that: {blocked.message.rstrip('.')}."
 
 
 async def _finish(agent: Agent, run: _Run, emit: ev.Emit | None) -> RunResult:

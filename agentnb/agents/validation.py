@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import importlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -269,12 +268,3 @@ def resolve(
 
 def output_reference(output_type: Any) -> str | dict[str, Any] | None:
     return None if output_type is None else _output_reference(output_type)
-
-
-def parse_json_output(text: str) -> Any:
-    """The JSON a model answered with, tolerating a ```json fence around it."""
-    stripped = text.strip()
-    if stripped.startswith("```"):
-        stripped = stripped.strip("`")
-        stripped = stripped[4:] if stripped.startswith("json") else stripped
-    return json.loads(stripped)

@@ -70,6 +70,8 @@ class GuardPipeline:
                 on_fail = g.on_fail or _POINT_DEFAULT[point]
                 if on_fail in ("redact", "rewrite"):
                     on_fail = _POINT_DEFAULT[point]  # nothing to rewrite with: fall back
+                if point == "input" and on_fail not in ("raise", "warn"):
+                    on_fail = "refuse"  # a prompt cannot be skipped or re-asked
                 if on_fail == "warn":
                     action = "warn"
                 else:

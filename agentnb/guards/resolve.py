@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from agentnb.components import ComponentRef
@@ -29,7 +30,7 @@ def resolve_guards(
                 problems.append(
                     ConfigProblem(
                         path,
-                        f"guard {ref.name!r}: {exc}",
+                        _explain(ref.name, exc),
                         "check its params against the guard's docs",
                     )
                 )
@@ -54,6 +55,12 @@ def resolve_guards(
         names.add(obj.name)
         resolved.append(obj)
     return resolved
+
+
+def _explain(name: str, exc: Exception) -> str:
+    # "_Budget.__init__() got an unexpected keyword argument 'x'" → "unexpected ... 'x'"
+    message = re.sub(r"^[\w.]*__init__\(\) (got an )?", "", str(exc))
+    return message if message.startswith(f"guard {name!r}") else f"guard {name!r}: {message}"
 
 
 def _from_ref(ref: ComponentRef) -> Guard | None:

@@ -291,11 +291,6 @@ def test_unknown_guard_points_are_refused_when_declared() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loop.py run_tool hands guards `args.__dict__` itself as ToolCallView.args: a guard "
-    "that edits it in place changes the call with no rewrite verdict and no re-validation",
-)
 async def test_editing_call_args_in_place_does_not_change_the_call(script: Script) -> None:
     @guard("tool_call")
     def meddle(call: ToolCallView) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from agentnb.guards.builtin._base import BuiltinGuard
-from agentnb.guards.guard import GuardContext
+from agentnb.guards.guard import GuardContext, ToolCallView
 from agentnb.guards.verdict import GuardPoint, OnFail, Verdict
 
 __all__ = ["budget"]
@@ -36,6 +36,11 @@ class _Budget(BuiltinGuard):
             raise ValueError(
                 "budget needs at least one of max_steps, max_tokens, max_cost_usd, max_seconds"
             )
+        for key, value in limits.items():
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"budget {key} must be a positive number, got {value!r}")
         super().__init__(limits, **common)
         self.max_steps = max_steps
         self.max_tokens = max_tokens
@@ -43,11 +48,18 @@ class _Budget(BuiltinGuard):
         self.max_seconds = max_seconds
 
     def check(self, subject: Any, ctx: GuardContext) -> Verdict | None:
-        if self.max_steps is not None and ctx.step > self.max_steps:
-            return Verdict.block(f"step {ctx.step} exceeds the budget of {self.max_steps} steps")
+        # A tool call at the last allowed step would need one more model turn to be answered.
+        steps_used = ctx.step + 1 if isinstance(subject, ToolCallView) else ctx.step
+        if self.max_steps is not None and steps_used > self.max_steps:
+            return Verdict.block(f"the run would exceed its budget of {self.max_steps} steps")
         tokens = ctx.usage.total_tokens
         if self.max_tokens is not None and tokens > self.max_tokens:
             return Verdict.block(f"{tokens} tokens exceed the budget of {self.max_tokens}")
+        if self.max_cost is not None and ctx.cost is None:
+            return Verdict.warn(
+                "the cost budget cannot be checked: this model has no price; set one with "
+                "agentnb.models.set_price(...)"
+            )
         if self.max_cost is not None and ctx.cost is not None and ctx.cost > self.max_cost:
             return Verdict.block(f"cost ${ctx.cost:.4f} exceeds the budget of ${self.max_cost}")
         if self.max_seconds is not None and ctx.elapsed > self.max_seconds:

@@ -49,7 +49,8 @@ class _Judge(BuiltinGuard):
     kind = "judge"
     default_points: ClassVar[tuple[GuardPoint, ...]] = ("final_output",)
 
-    def __init__(self, criteria: str, model: str | Model = "offline", **common: Any) -> None:
+    # No default model: the offline stand-in cannot judge text, it would pass everything.
+    def __init__(self, criteria: str, model: str | Model, **common: Any) -> None:
         model_id = model if isinstance(model, str) else model.id
         super().__init__({"criteria": criteria, "model": model_id}, **common)
         self.criteria = criteria
@@ -79,7 +80,7 @@ class _Judge(BuiltinGuard):
 def judge(
     criteria: str,
     *,
-    model: str | Model = "offline",
+    model: str | Model,
     points: tuple[GuardPoint, ...] | None = None,
     name: str | None = None,
     on_fail: OnFail | None = None,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from agentnb._json import parse_json_answer
 from agentnb.guards.builtin._base import BuiltinGuard
 from agentnb.guards.guard import GuardContext
 from agentnb.guards.verdict import GuardPoint, OnFail, Verdict
@@ -35,7 +35,7 @@ class _OutputSchema(BuiltinGuard):
         data = subject
         if isinstance(subject, str):
             try:
-                data = json.loads(subject)
+                data = parse_json_answer(subject)
             except ValueError as exc:
                 return Verdict.block(f"output is not JSON: {exc}")
         elif isinstance(subject, BaseModel):
@@ -51,13 +51,15 @@ class _OutputSchema(BuiltinGuard):
     def _check_model(subject: Any, adapter: TypeAdapter[Any]) -> Verdict | None:
         try:
             if isinstance(subject, str):
-                adapter.validate_json(subject)
+                adapter.validate_python(parse_json_answer(subject))
             elif not isinstance(subject, BaseModel):
                 adapter.validate_python(subject)
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in first["loc"]) or "output"
             return Verdict.block(f"{where}: {first['msg']}")
+        except ValueError as exc:  # not JSON at all
+            return Verdict.block(f"output is not JSON: {exc}")
         return None
 
 

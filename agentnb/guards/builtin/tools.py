@@ -31,9 +31,10 @@ class _DenyTools(BuiltinGuard):
     kind = "deny_tools"
     default_points: ClassVar[tuple[GuardPoint, ...]] = ("tool_call",)
 
-    def __init__(self, tools: Sequence[str], **common: Any) -> None:
-        super().__init__({"tools": list(tools)}, **common)
-        self.denied = frozenset(tools)
+    # `denied`, not `tools`: a shared deny list may name tools this agent does not have.
+    def __init__(self, denied: Sequence[str], **common: Any) -> None:
+        super().__init__({"denied": list(denied)}, **common)
+        self.denied = frozenset(denied)
 
     def check(self, subject: ToolCallView, ctx: GuardContext) -> Verdict | None:
         if subject.name in self.denied:
@@ -56,6 +57,29 @@ def _rule_problem(field: str, value: Any, rule: dict[str, Any]) -> str | None:
 _RULE_KEYS = frozenset(("min", "max", "one_of", "pattern"))
 
 
+def _check_rule(field: str, rule: Any) -> None:
+    """Fail at config time: a broken rule would make the guard block every call."""
+    if not isinstance(rule, dict):
+        raise ValueError(f"tool_args rule for {field!r} must be a mapping, got {rule!r}")
+    unknown = set(rule) - _RULE_KEYS
+    if unknown:
+        raise ValueError(
+            f"tool_args rule for {field!r} has unknown keys {sorted(unknown)}; "
+            f"use {sorted(_RULE_KEYS)}"
+        )
+    for bound in ("min", "max"):
+        value = rule.get(bound)
+        if bound in rule and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"tool_args {field}.{bound} must be a number, got {value!r}")
+    if "one_of" in rule and not isinstance(rule["one_of"], list):
+        raise ValueError(f"tool_args {field}.one_of must be a list, got {rule['one_of']!r}")
+    if "pattern" in rule:
+        try:
+            re.compile(rule["pattern"])
+        except (re.error, TypeError) as exc:
+            raise ValueError(f"tool_args {field}.pattern is not a regex: {exc}") from None
+
+
 class _ToolArgs(BuiltinGuard):
     kind = "tool_args"
     default_points: ClassVar[tuple[GuardPoint, ...]] = ("tool_call",)
@@ -64,12 +88,7 @@ class _ToolArgs(BuiltinGuard):
         self, tools: Sequence[str], rules: dict[str, dict[str, Any]], **common: Any
     ) -> None:
         for field, rule in rules.items():
-            unknown = set(rule) - _RULE_KEYS
-            if unknown:
-                raise ValueError(
-                    f"tool_args rule for {field!r} has unknown keys {sorted(unknown)}; "
-                    f"use {sorted(_RULE_KEYS)}"
-                )
+            _check_rule(field, rule)
         super().__init__({"tools": list(tools), "rules": rules}, **common)
         self.tools = frozenset(tools)
         self.rules = rules
