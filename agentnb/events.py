@@ -129,7 +129,7 @@ class GuardVerdict:
     outcome: Literal["pass", "warn", "block", "rewrite", "error"]
     reason: str
     action: str
-    """What the run did about it: `continue`, `refuse`, `reask`, `raise`, `rewrite`, `skip`, `warn`."""
+    """What the run did: `continue`, `refuse`, `reask`, `raise`, `rewrite`, `skip`, `warn`."""
     duration: float
     target: str | None = None
     """The tool name for tool points, else None."""
