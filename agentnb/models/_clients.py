@@ -1,13 +1,16 @@
-"""One SDK client per event loop, shared by the OpenAI and Anthropic models."""
+"""The shell the OpenAI and Anthropic models share: identity, settings, one client per loop."""
 
 from __future__ import annotations
 
 import asyncio
 import weakref
 from collections.abc import AsyncGenerator, Callable
-from typing import Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
-__all__ = ["LoopClients"]
+from agentnb.models._provider_errors import Endpoint
+from agentnb.models.base import ModelRequest
+
+__all__ = ["LoopClients", "SdkModel"]
 
 
 class _Closable(Protocol):
@@ -56,3 +59,55 @@ async def _close_at_shutdown(client: _Closable) -> AsyncGenerator[None, None]:
         yield
     finally:
         await client.close()
+
+
+class SdkModel(Generic[ClientT]):
+    """What the OpenAI and Anthropic models share: settings, identity, one client per loop.
+
+    Subclasses set `provider` and `api` and build their SDK client in `_new_client`.
+    """
+
+    provider: ClassVar[str]
+    api: ClassVar[str]
+    """The API's name in error messages, e.g. "OpenAI Chat Completions"."""
+
+    def __init__(
+        self,
+        model_name: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float | None = 60.0,
+    ) -> None:
+        self._model_name = model_name
+        self._base_url = base_url
+        self._api_key = api_key
+        self._timeout = timeout  # seconds (None: no limit); `settings.timeout` overrides it
+        self._clients: LoopClients[ClientT] = LoopClients(self._new_client)
+
+    @property
+    def id(self) -> str:
+        return f"{self.provider}:{self._model_name}"
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
+
+    def __repr__(self) -> str:
+        where = f", base_url={self._base_url!r}" if self._base_url else ""
+        return f"{type(self).__name__}({self._model_name!r}{where})"
+
+    async def aclose(self) -> None:
+        """Close the connections this model opened from the running event loop.
+
+        Optional: a loop that `asyncio.run` (or pytest-asyncio) shuts down closes them itself.
+        """
+        await self._clients.aclose()
+
+    def _new_client(self) -> ClientT:
+        raise NotImplementedError
+
+    def _endpoint(self, base_url: object, request: ModelRequest) -> Endpoint:
+        timeout = request.settings.timeout
+        timeout = self._timeout if timeout is None else timeout
+        return Endpoint(self.provider, self._model_name, self.api, str(base_url), timeout)

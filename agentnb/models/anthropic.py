@@ -18,9 +18,8 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentnb.models._clients import LoopClients
+from agentnb.models._clients import SdkModel
 from agentnb.models._provider_errors import (
-    Endpoint,
     missing_credentials,
     provider_errors,
 )
@@ -38,44 +37,17 @@ DEFAULT_MAX_TOKENS = 4096
 """Sent when `settings.max_tokens` is None: the Messages API requires a limit."""
 
 
-class AnthropicModel:
+class AnthropicModel(SdkModel["AsyncAnthropic"]):
     """A model served over the Anthropic Messages API."""
 
-    def __init__(
-        self,
-        model_name: str,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        timeout: float | None = 60.0,
-    ) -> None:
-        self._model_name = model_name
-        self._base_url = base_url
-        self._api_key = api_key
-        self._timeout = timeout  # seconds (None: no limit); `settings.timeout` overrides it
-        self._clients = LoopClients(self._new_client)
-
-    @property
-    def id(self) -> str:
-        return f"anthropic:{self._model_name}"
-
-    @property
-    def provider(self) -> str:
-        return "anthropic"
-
-    @property
-    def model_name(self) -> str:
-        return self._model_name
-
-    def __repr__(self) -> str:
-        where = f", base_url={self._base_url!r}" if self._base_url else ""
-        return f"AnthropicModel({self._model_name!r}{where})"
+    provider = "anthropic"
+    api = "Anthropic Messages"
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         import anthropic
 
         client = await self._clients.get()
-        endpoint = self._endpoint(client, request)
+        endpoint = self._endpoint(client.base_url, request)
         with provider_errors(anthropic, endpoint):
             message = await client.messages.create(**self._params(request))
         with provider_errors(anthropic, endpoint, answering=True):
@@ -85,7 +57,7 @@ class AnthropicModel:
         import anthropic
 
         client = await self._clients.get()
-        endpoint = self._endpoint(client, request)
+        endpoint = self._endpoint(client.base_url, request)
         params = self._params(request)
         with provider_errors(anthropic, endpoint):
             stream = await client.messages.create(**params, stream=True)
@@ -125,13 +97,6 @@ class AnthropicModel:
         message = _message("".join(text), [calls[i] for i in sorted(calls)], request.output)
         yield ModelResponse(message, usage, model, stop_reason, message_id)
 
-    async def aclose(self) -> None:
-        """Close the connections this model opened from the running event loop.
-
-        Optional: a loop that `asyncio.run` (or pytest-asyncio) shuts down closes them itself.
-        """
-        await self._clients.aclose()
-
     def _new_client(self) -> AsyncAnthropic:
         import anthropic
 
@@ -146,13 +111,6 @@ class AnthropicModel:
         if client.credentials is None and not auth:
             raise missing_credentials("anthropic", self._model_name)
         return client
-
-    def _endpoint(self, client: AsyncAnthropic, request: ModelRequest) -> Endpoint:
-        timeout = (
-            request.settings.timeout if request.settings.timeout is not None else self._timeout
-        )
-        api = "Anthropic Messages"
-        return Endpoint("anthropic", self._model_name, api, str(client.base_url), timeout)
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
         settings = request.settings

@@ -15,9 +15,8 @@ import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from agentnb.models._clients import LoopClients
+from agentnb.models._clients import SdkModel
 from agentnb.models._provider_errors import (
-    Endpoint,
     missing_credentials,
     provider_errors,
 )
@@ -32,44 +31,17 @@ if TYPE_CHECKING:
 __all__ = ["OpenAIModel"]
 
 
-class OpenAIModel:
+class OpenAIModel(SdkModel["AsyncOpenAI"]):
     """A model served over the OpenAI Chat Completions API."""
 
-    def __init__(
-        self,
-        model_name: str,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        timeout: float | None = 60.0,
-    ) -> None:
-        self._model_name = model_name
-        self._base_url = base_url
-        self._api_key = api_key
-        self._timeout = timeout  # seconds (None: no limit); `settings.timeout` overrides it
-        self._clients = LoopClients(self._new_client)
-
-    @property
-    def id(self) -> str:
-        return f"openai:{self._model_name}"
-
-    @property
-    def provider(self) -> str:
-        return "openai"
-
-    @property
-    def model_name(self) -> str:
-        return self._model_name
-
-    def __repr__(self) -> str:
-        where = f", base_url={self._base_url!r}" if self._base_url else ""
-        return f"OpenAIModel({self._model_name!r}{where})"
+    provider = "openai"
+    api = "OpenAI Chat Completions"
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         import openai
 
         client = await self._clients.get()
-        endpoint = self._endpoint(client, request)
+        endpoint = self._endpoint(client.base_url, request)
         with provider_errors(openai, endpoint):
             completion = await client.chat.completions.create(**self._params(client, request))
         with provider_errors(openai, endpoint, answering=True):
@@ -79,7 +51,7 @@ class OpenAIModel:
         import openai
 
         client = await self._clients.get()
-        endpoint = self._endpoint(client, request)
+        endpoint = self._endpoint(client.base_url, request)
         params = self._params(client, request)
         with provider_errors(openai, endpoint):
             stream = await client.chat.completions.create(
@@ -114,13 +86,6 @@ class OpenAIModel:
         message = AssistantMessage("".join(text), [calls[i] for i in sorted(calls)])
         yield ModelResponse(message, usage, model, finish, response_id)
 
-    async def aclose(self) -> None:
-        """Close the connections this model opened from the running event loop.
-
-        Optional: a loop that `asyncio.run` (or pytest-asyncio) shuts down closes them itself.
-        """
-        await self._clients.aclose()
-
     def _new_client(self) -> AsyncOpenAI:
         import openai
 
@@ -132,13 +97,6 @@ class OpenAIModel:
             max_retries=0,
             timeout=self._timeout,
         )
-
-    def _endpoint(self, client: AsyncOpenAI, request: ModelRequest) -> Endpoint:
-        timeout = (
-            request.settings.timeout if request.settings.timeout is not None else self._timeout
-        )
-        api = "OpenAI Chat Completions"
-        return Endpoint("openai", self._model_name, api, str(client.base_url), timeout)
 
     def _params(self, client: AsyncOpenAI, request: ModelRequest) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self._model_name, "messages": _messages(request)}
