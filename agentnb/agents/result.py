@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentnb.events import GuardVerdict, MonitorFinding
 from agentnb.models.messages import Message, Usage, message_to_dict
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["RunResult", "RunStatus", "StepRecord", "ToolCallRecord"]
 
@@ -174,6 +178,25 @@ class RunResult:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.summary())
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        """What a notebook shows: the summary as text, the trace as static HTML, and the trace
+        payload (`application/vnd.agentnb.trace+json`) for the JupyterLab extension."""
+        from agentnb.notebook.display import mimebundle
+
+        return mimebundle(self, include, exclude)
+
+    def plot(self) -> go.Figure:
+        """The run as a plotly timeline: a bar per model call, tool call and guard check.
+
+        Needs plotly (`pip install 'agentnb[notebook]'`); the figure also displays as a static
+        SVG where plotly.js is not available (nbconvert HTML, GitHub).
+        """
+        from agentnb.notebook.plot import timeline
+
+        return timeline(self)
 
 
 def _verdict_dict(v: GuardVerdict, perf_start: float) -> dict[str, Any]:

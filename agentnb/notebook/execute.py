@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentnb.errors import MissingDependency, UserError
+from agentnb.notebook.trace import TRACE_MIME
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -37,9 +38,6 @@ __all__ = [
     "execute_notebook",
     "parse_parameter",
 ]
-
-TRACE_MIME = "application/vnd.agentnb.trace+json"
-"""The MIME type a `RunResult` display carries for the JupyterLab renderer."""
 
 KERNEL_NAME = "python3"
 """With ipykernel installed, jupyter_client resolves `python3` to the running interpreter."""

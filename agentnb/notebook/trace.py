@@ -1,0 +1,407 @@
+"""The trace payload of a run: one versioned, JSON-serialisable dict every renderer reads.
+
+`trace_payload(result)` is what a `RunResult` display carries under `TRACE_MIME` (the JupyterLab
+extension renders it); the static HTML (`agentnb.notebook.html`) and the plotly timeline
+(`agentnb.notebook.plot`) are drawn from the same dict. It is complete: nothing is truncated
+(renderers clip for display, the payload does not).
+
+```python
+payload = trace_payload(result)
+assert json.loads(json.dumps(payload)) == payload
+chat = [s for s in payload["spans"] if s["kind"] == "chat"]
+```
+
+Schema, version 1 (a renderer must check `version` and may ignore keys it does not know):
+
+```
+{
+  "version": 1,
+  "run_id": str,              # 32 hex digits, also the OpenTelemetry trace id
+  "agent": str, "agent_version": str, "model": str,
+  "status": "ok" | "error" | "cancelled" | "blocked",
+  "error": str | null, "error_type": str | null,
+  "prompt": str,
+  "output": any JSON | null,  # text, or the validated object of a typed agent
+  "started_at": float,        # Unix seconds
+  "duration": float,          # seconds
+  "totals": {
+    "steps": int, "tool_calls": int, "tool_errors": int,   # tool_errors: failed, not blocked
+    "input_tokens": int, "output_tokens": int, "total_tokens": int,
+    "cost": float | null,     # USD, null when a price is unknown
+    "duration": float,
+    "verdicts": {"pass": int, "warn": int, "block": int, "rewrite": int, "error": int},
+    "blocked": int,           # verdicts that stopped an action (see span status "blocked")
+    "findings": int
+  },
+  "spans": [Span, ...]        # depth first from the root; siblings in start order
+}
+
+Span = {
+  "id": str,                  # "run", "chat-<step>", "tool-<step>.<n>", "guard-<n>", "monitor-<n>"
+  "parent_id": str | null,    # null only for the root
+  "kind": "invoke_agent" | "chat" | "execute_tool" | "guard" | "monitor",
+  "name": str,                # as in telemetry: "chat <model>", "execute_tool <tool>", ...
+  "step": int | null,         # the model turn (1-based); 0 for input guards; null: root, monitor
+  "start": float,             # seconds from the start of the run
+  "duration": float,          # seconds (0 for monitor findings)
+  "status": "ok" | "warn" | "error" | "blocked" | "cancelled",
+  "attributes": {str: any}    # OpenTelemetry names, see below
+}
+```
+
+Parents: `chat` and `execute_tool` spans are children of the root (as in telemetry: a tool runs
+after the model call that asked for it); a `guard` span is a child of what its verdict concerns:
+`input` → the root, `model_output` and `final_output` → the step's `chat` span, `tool_call` and
+`tool_result` → the `execute_tool` span of that call; `monitor` spans (findings) are children of
+the root and may start after the run ended (monitors run in the background).
+
+Status: the root has the run's status; a `chat` span is `blocked` when a guard stopped its turn;
+an `execute_tool` span is `blocked` when a guard stopped the call or withheld its result, `error`
+when the tool failed; a `guard` span is `blocked` when its verdict stopped the action, `error`
+when the guard itself failed without stopping it, `warn` for a warning (or a block configured to
+only warn), else `ok`; a `monitor` span is `error`, `warn` or `ok` by the finding's severity.
+
+Attributes use the names of `agentnb.telemetry.attributes` (GenAI semantic conventions and
+`agentnb.*`); unlike OpenTelemetry attributes, values may be structured JSON:
+
+- every span: `gen_ai.operation.name` (= `kind`);
+- `invoke_agent`: `gen_ai.agent.name`, `gen_ai.agent.version`, `gen_ai.provider.name`,
+  `gen_ai.request.model`, `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`,
+  `agentnb.usage.cost_usd` (when known), `agentnb.run.id`, `agentnb.run.status`,
+  `agentnb.run.steps`, `agentnb.run.tool_calls`; `error.type` and `agentnb.error.message` when
+  the run has an error;
+- `chat`: `gen_ai.provider.name`, `gen_ai.request.model`, `gen_ai.response.model`,
+  `gen_ai.response.finish_reasons` (when known), `gen_ai.usage.input_tokens`,
+  `gen_ai.usage.output_tokens`, `agentnb.usage.cost_usd` (when known), `agentnb.step`, and
+  `gen_ai.output.messages`: `[{"role": "assistant", "parts": [...], "finish_reason": str}]` with
+  parts `{"type": "text", "content": str}` and `{"type": "tool_call", "id", "name", "arguments"}`
+  (`arguments`: the raw JSON text the model sent);
+- `execute_tool`: `gen_ai.tool.name`, `gen_ai.tool.type` (`function`), `gen_ai.tool.call.id`,
+  `gen_ai.tool.call.arguments` (raw JSON text), `agentnb.step`, and either
+  `gen_ai.tool.call.result` (the text the model read) or, when the call failed or was blocked,
+  `error.type` (`blocked`, `invalid_arguments`, `unknown_tool`, `timeout`, `exception`) and
+  `agentnb.error.message` (what the model read instead);
+- `guard`: `agentnb.guard.name`, `agentnb.guard.point`, `agentnb.guard.outcome` (`pass`, `warn`,
+  `block`, `rewrite`, `error`), `agentnb.guard.action` (what the run did: `continue`, `warn`,
+  `rewrite`, `refuse`, `reask`, `raise`, `skip`), `agentnb.guard.reason`, `agentnb.guard.target`
+  (the tool, for tool points; else null), `agentnb.step`;
+- `monitor`: `agentnb.monitor.name`, `agentnb.monitor.severity` (`info`, `warning`, `error`),
+  `agentnb.monitor.message`, `agentnb.monitor.evidence` (an object).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
+
+from agentnb.telemetry import attributes as A
+
+if TYPE_CHECKING:
+    from agentnb.agents.result import RunResult, StepRecord, ToolCallRecord
+    from agentnb.events import GuardVerdict, MonitorFinding
+
+__all__ = ["TRACE_MIME", "TRACE_VERSION", "SpanStatus", "stopped", "trace_payload"]
+
+TRACE_MIME = "application/vnd.agentnb.trace+json"
+"""The MIME type of the payload in a `RunResult` display bundle."""
+
+TRACE_VERSION = 1
+
+SpanStatus = Literal["ok", "warn", "error", "blocked", "cancelled"]
+
+_OUTCOMES = ("pass", "warn", "block", "rewrite", "error")
+_TOOL_POINTS = ("tool_call", "tool_result")
+_ALLOWED = ("continue", "warn", "rewrite")
+"""Actions after which the run went on as if the guard had passed."""
+
+
+def stopped(outcome: str, action: str) -> bool:
+    """Whether a verdict stopped what it checked (a block, or a failing guard, that was enforced).
+
+    >>> stopped("block", "skip"), stopped("block", "warn"), stopped("warn", "continue")
+    (True, False, False)
+    """
+    return outcome in ("block", "error") and action not in _ALLOWED
+
+
+def trace_payload(result: RunResult) -> dict[str, Any]:
+    """The trace of `result` as plain JSON data (schema in this module's docstring)."""
+    provider, _, model_name = result.model.partition(":")
+    origin = result.perf_start
+    by_id: dict[str, dict[str, Any]] = {}
+    children: dict[str, list[dict[str, Any]]] = {}
+
+    def add(span: dict[str, Any]) -> dict[str, Any]:
+        by_id[span["id"]] = span
+        children.setdefault(span["parent_id"], []).append(span)
+        return span
+
+    verdicts = list(result.verdicts)
+    chats: dict[int, dict[str, Any]] = {}
+    tools: list[tuple[ToolCallRecord, dict[str, Any]]] = []
+    for step in result.steps:
+        chats[step.index] = add(_chat_span(step, provider, model_name or provider))
+        for n, call in enumerate(step.tool_calls, 1):
+            tools.append((call, add(_tool_span(call, f"tool-{step.index}.{n}"))))
+
+    for n, verdict in enumerate(verdicts, 1):
+        start = _relative(verdict.t - verdict.duration, origin, result.duration)
+        parent = _verdict_parent(verdict, start, chats, tools)
+        span = add(_guard_span(verdict, f"guard-{n}", parent, start))
+        if span["status"] == "blocked" and parent in by_id:
+            by_id[parent]["status"] = "blocked"  # the turn or the call it stopped
+
+    for n, finding in enumerate(result.findings, 1):
+        add(_monitor_span(finding, f"monitor-{n}", _relative(finding.t, origin, result.duration)))
+
+    root = _root_span(result, provider, model_name or provider)
+    ordered: list[dict[str, Any]] = []
+    _depth_first(root, children, ordered)
+    return {
+        "version": TRACE_VERSION,
+        "run_id": result.run_id,
+        "agent": result.agent,
+        "agent_version": result.version,
+        "model": result.model,
+        "status": result.status,
+        "error": result.error,
+        "error_type": result.error_type,
+        "prompt": result.prompt,
+        "output": _json_value(result.output),
+        "started_at": result.started_at,
+        "duration": result.duration,
+        "totals": _totals(result, verdicts),
+        "spans": ordered,
+    }
+
+
+# --- spans ---------------------------------------------------------------------------------------
+
+
+def _span(
+    id: str,
+    parent_id: str | None,
+    kind: str,
+    name: str,
+    step: int | None,
+    start: float,
+    duration: float,
+    status: SpanStatus,
+    attributes: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "parent_id": parent_id,
+        "kind": kind,
+        "name": name,
+        "step": step,
+        "start": start,
+        "duration": duration,
+        "status": status,
+        "attributes": {A.GEN_AI_OPERATION_NAME: kind, **attributes},
+    }
+
+
+def _root_span(result: RunResult, provider: str, model: str) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        A.GEN_AI_AGENT_NAME: result.agent,
+        A.GEN_AI_AGENT_VERSION: result.version,
+        A.GEN_AI_PROVIDER_NAME: provider,
+        A.GEN_AI_REQUEST_MODEL: model,
+        A.GEN_AI_USAGE_INPUT_TOKENS: result.usage.input_tokens,
+        A.GEN_AI_USAGE_OUTPUT_TOKENS: result.usage.output_tokens,
+        A.AGENTNB_RUN_ID: result.run_id,
+        A.AGENTNB_RUN_STATUS: result.status,
+        A.AGENTNB_RUN_STEPS: len(result.steps),
+        A.AGENTNB_RUN_TOOL_CALLS: sum(len(s.tool_calls) for s in result.steps),
+    }
+    if result.cost is not None:
+        attrs[A.AGENTNB_COST] = result.cost
+    if result.error is not None:
+        attrs[A.ERROR_TYPE] = result.error_type or result.status
+        attrs[A.AGENTNB_ERROR_MESSAGE] = result.error
+    return _span(
+        "run",
+        None,
+        A.OP_INVOKE_AGENT,
+        f"{A.OP_INVOKE_AGENT} {result.agent}",
+        None,
+        0.0,
+        result.duration,
+        result.status,
+        attrs,
+    )
+
+
+def _chat_span(step: StepRecord, provider: str, model: str) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    if step.text:
+        parts.append({"type": "text", "content": step.text})
+    parts.extend(
+        {"type": "tool_call", "id": c.id, "name": c.name, "arguments": c.arguments}
+        for c in step.tool_calls
+    )
+    attrs: dict[str, Any] = {
+        A.GEN_AI_PROVIDER_NAME: provider,
+        A.GEN_AI_REQUEST_MODEL: model,
+        A.GEN_AI_RESPONSE_MODEL: step.model,
+    }
+    if step.finish_reason:
+        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [step.finish_reason]
+    attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = step.usage.input_tokens
+    attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = step.usage.output_tokens
+    if step.cost is not None:
+        attrs[A.AGENTNB_COST] = step.cost
+    attrs[A.AGENTNB_STEP] = step.index
+    attrs[A.GEN_AI_OUTPUT_MESSAGES] = [
+        {"role": "assistant", "parts": parts, "finish_reason": step.finish_reason or "stop"}
+    ]
+    return _span(
+        f"chat-{step.index}",
+        "run",
+        A.OP_CHAT,
+        f"{A.OP_CHAT} {model}",
+        step.index,
+        step.start,
+        step.duration,
+        "ok",
+        attrs,
+    )
+
+
+def _tool_span(call: ToolCallRecord, id: str) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        A.GEN_AI_TOOL_NAME: call.name,
+        A.GEN_AI_TOOL_TYPE: "function",
+        A.GEN_AI_TOOL_CALL_ID: call.id,
+        A.GEN_AI_TOOL_CALL_ARGUMENTS: call.arguments,
+        A.AGENTNB_STEP: call.step,
+    }
+    status: SpanStatus = "ok"
+    if call.error is None:
+        attrs[A.GEN_AI_TOOL_CALL_RESULT] = call.result
+    else:
+        attrs[A.ERROR_TYPE] = call.error
+        attrs[A.AGENTNB_ERROR_MESSAGE] = call.result
+        status = "blocked" if call.error == "blocked" else "error"
+    return _span(
+        id,
+        "run",
+        A.OP_EXECUTE_TOOL,
+        f"{A.OP_EXECUTE_TOOL} {call.name}",
+        call.step,
+        call.start,
+        call.duration,
+        status,
+        attrs,
+    )
+
+
+def _guard_span(v: GuardVerdict, id: str, parent: str, start: float) -> dict[str, Any]:
+    status: SpanStatus = "ok"
+    if stopped(v.outcome, v.action):
+        status = "blocked"
+    elif v.outcome == "error":
+        status = "error"
+    elif v.outcome in ("warn", "block"):
+        status = "warn"
+    attrs = {
+        A.AGENTNB_GUARD_NAME: v.guard,
+        A.AGENTNB_GUARD_POINT: v.point,
+        A.AGENTNB_GUARD_OUTCOME: v.outcome,
+        A.AGENTNB_GUARD_ACTION: v.action,
+        A.AGENTNB_GUARD_REASON: v.reason,
+        A.AGENTNB_GUARD_TARGET: v.target,
+        A.AGENTNB_STEP: v.step,
+    }
+    name = f"{A.OP_GUARD} {v.guard}"
+    return _span(id, parent, A.OP_GUARD, name, v.step, start, v.duration, status, attrs)
+
+
+def _monitor_span(f: MonitorFinding, id: str, start: float) -> dict[str, Any]:
+    status: SpanStatus = "error" if f.severity == "error" else "ok"
+    if f.severity == "warning":
+        status = "warn"
+    attrs = {
+        A.AGENTNB_MONITOR_NAME: f.monitor,
+        A.AGENTNB_MONITOR_SEVERITY: f.severity,
+        A.AGENTNB_MONITOR_MESSAGE: f.message,
+        A.AGENTNB_MONITOR_EVIDENCE: _json_value(f.evidence),
+    }
+    name = f"{A.OP_MONITOR} {f.monitor}"
+    return _span(id, "run", A.OP_MONITOR, name, None, start, 0.0, status, attrs)
+
+
+def _verdict_parent(
+    v: GuardVerdict,
+    start: float,
+    chats: dict[int, dict[str, Any]],
+    tools: list[tuple[ToolCallRecord, dict[str, Any]]],
+) -> str:
+    """The id of the span a verdict is about (see the module docstring)."""
+    if v.point in _TOOL_POINTS:
+        candidates = [s for c, s in tools if c.step == v.step and c.name == v.target]
+        if candidates:
+            # Calls of one turn may run concurrently: the call whose time span holds the check.
+            def distance(span: dict[str, Any]) -> float:
+                begin, end = span["start"], span["start"] + span["duration"]
+                return 0.0 if begin <= start <= end else min(abs(start - begin), abs(start - end))
+
+            return str(min(candidates, key=distance)["id"])
+    if v.point != "input" and v.step in chats:
+        return str(chats[v.step]["id"])
+    return "run"
+
+
+def _depth_first(
+    span: dict[str, Any], children: dict[str, list[dict[str, Any]]], out: list[dict[str, Any]]
+) -> None:
+    out.append(span)
+    # sorted() is stable: spans starting together keep the order the run recorded them in
+    for child in sorted(children.get(span["id"], ()), key=lambda s: s["start"]):
+        _depth_first(child, children, out)
+
+
+# --- values --------------------------------------------------------------------------------------
+
+
+def _relative(t: float, origin: float, duration: float) -> float:
+    """Seconds from the run's start of a `perf_counter` reading `t` (never negative).
+
+    A result built without `perf_start` (origin 0) has no clock to relate `t` to: such times
+    are placed at the end of the run.
+    """
+    if origin <= 0:
+        return duration
+    return max(0.0, t - origin)
+
+
+def _totals(result: RunResult, verdicts: Iterable[GuardVerdict]) -> dict[str, Any]:
+    counts = dict.fromkeys(_OUTCOMES, 0)
+    blocked = 0
+    for v in verdicts:
+        counts[v.outcome] = counts.get(v.outcome, 0) + 1
+        blocked += stopped(v.outcome, v.action)
+    calls = [c for s in result.steps for c in s.tool_calls]
+    return {
+        "steps": len(result.steps),
+        "tool_calls": len(calls),
+        "tool_errors": sum(c.error is not None and c.error != "blocked" for c in calls),
+        "input_tokens": result.usage.input_tokens,
+        "output_tokens": result.usage.output_tokens,
+        "total_tokens": result.usage.total_tokens,
+        "cost": result.cost,
+        "duration": result.duration,
+        "verdicts": counts,
+        "blocked": blocked,
+        "findings": len(result.findings),
+    }
+
+
+def _json_value(value: Any) -> Any:
+    """`value` as JSON data: pydantic models dumped, anything else unknown as its `str`."""
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        value = dump(mode="json")
+    return json.loads(json.dumps(value, default=str))
