@@ -12,6 +12,8 @@ agent.run_sync("How much is 12.5 dollars in GBP?")
 Importing agentnb is cheap: provider SDKs, LanceDB and nbformat load on first use.
 """
 
+from typing import Any
+
 from agentnb import guards
 from agentnb.agents import Agent, AgentConfig, RunResult, Settings
 from agentnb.errors import (
@@ -61,3 +63,16 @@ __all__ = [
     "tool",
     "tool_call",
 ]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext agentnb`: the magics `%%agent`, `%ask`, `%%guard`, `%agentnb`."""
+    from agentnb.notebook.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from agentnb.notebook.magics import unload_ipython_extension as unload
+
+    unload(ipython)

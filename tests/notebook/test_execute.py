@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import time
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from agentnb.notebook.execute import (
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "notebooks" / "01-quickstart.ipynb"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 AGENTNB = Path(sys.executable).with_name("agentnb")
 
 # Appended to the quickstart: reports what the kernel ran on and the first result, as JSON.
@@ -157,7 +159,7 @@ def test_quickstart_runs_in_a_real_kernel(tmp_path: Path) -> None:
     code_cells = sum(c.cell_type == "code" for c in notebook.cells)
     assert (summary.cells, summary.total_cells, len(lines)) == (code_cells,) * 3
     assert all(re.fullmatch(r"\[\d+/\d+\] cell \d+ ok \(\d+\.\d\d s\)", line) for line in lines)
-    assert summary.agent_runs == 3  # result, in_euros, weather
+    assert summary.agent_runs == 5  # result, in_euros, weather, big (blocked by a guard), %ask
 
     executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     probe = json.loads(cell_text(executed, PROBE))
@@ -196,6 +198,51 @@ def test_quickstart_runs_in_a_real_kernel(tmp_path: Path) -> None:
     assert "How much is 12.5 dollars in GBP?" in html
     assert "9.5" in html
 
+    # The rich display: the trace for the JupyterLab extension and the static HTML with badges.
+    (shown,) = next(c for c in executed.cells if c.source == first_run).outputs
+    assert sorted(shown["data"]) == [TRACE_MIME, "text/html", "text/plain"]
+    trace = shown["data"][TRACE_MIME]
+    assert (trace["version"], trace["run_id"], trace["status"]) == (1, result["run_id"], "ok")
+    assert [(s["kind"], s["name"]) for s in trace["spans"]] == [
+        ("invoke_agent", "invoke_agent fx"),
+        ("chat", "chat offline"),
+        ("execute_tool", "execute_tool convert"),
+        ("chat", "chat offline"),
+    ]
+    assert '<span class="anb-badge anb-b-status-ok"' in shown["data"]["text/html"]
+    assert result["output"] in shown["data"]["text/html"]
+    assert html.count('<div class="agentnb-trace" data-status="ok">') == 5  # nbconvert kept them
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.name for n in NOTEBOOKS])
+def test_every_notebook_shows_its_runs_with_trace_badges_and_answers(
+    notebook: Path, tmp_path: Path
+) -> None:
+    summary = execute_notebook(notebook, output=tmp_path / notebook.name)
+    assert summary.ok, summary.describe()
+
+    executed = nbformat.read(tmp_path / notebook.name, as_version=4)
+    shown = [
+        out["data"]
+        for cell in executed.cells
+        for out in cell.get("outputs", [])
+        if TRACE_MIME in out.get("data", {})
+    ]
+    for data in shown:  # every displayed run (a notebook may only print)
+        trace, html = data[TRACE_MIME], data["text/html"]
+        assert trace["version"] == 1
+        assert json.loads(json.dumps(trace)) == trace
+        assert html.startswith(f'<div class="agentnb-trace" data-status="{trace["status"]}">')
+        assert f'<span class="anb-badge anb-b-status-{trace["status"]}"' in html
+        verdicts = [s for s in trace["spans"] if s["kind"] == "guard"]
+        for outcome in ("pass", "warn", "block", "rewrite", "error"):
+            expected = sum(s["attributes"]["agentnb.guard.outcome"] == outcome for s in verdicts)
+            assert html.count(f'<span class="anb-badge anb-b-{outcome}"') == expected
+        answer = trace["output"] if isinstance(trace["output"], str) else ""
+        first_line = (answer.splitlines() or [""])[0][:100]
+        assert escape(first_line) in html  # the start of the answer is always shown
+
 
 @pytest.mark.slow
 def test_cli_runs_the_quickstart(tmp_path: Path) -> None:
@@ -209,7 +256,7 @@ def test_cli_runs_the_quickstart(tmp_path: Path) -> None:
         f"[{n}/{cells}] cell {n} ok (T)" for n in range(1, cells + 1)
     ]
     assert re.fullmatch(
-        rf"ok: {re.escape(str(QUICKSTART))} · {cells}/{cells} cells · 3 agent runs · \d+\.\d s",
+        rf"ok: {re.escape(str(QUICKSTART))} · {cells}/{cells} cells · 5 agent runs · \d+\.\d s",
         lines[cells + 1],
     )
     assert lines[cells + 2 :] == [
