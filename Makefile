@@ -11,7 +11,7 @@ PYTHON ?= python3
 VENV := .venv
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-NOTEBOOKS := notebooks/01-quickstart.ipynb notebooks/02-guards-and-monitors.ipynb
+NOTEBOOKS := notebooks/01-quickstart.ipynb notebooks/02-guards-and-monitors.ipynb notebooks/03-telemetry.ipynb notebooks/04-meta-analysis.ipynb
 OUT := out
 PYTEST_ARGS ?=
 
@@ -19,7 +19,7 @@ STAMP_DEV := $(VENV)/.installed-test
 STAMP_DEMO := $(VENV)/.installed-notebook
 STAMP_BENCH := $(VENV)/.installed-bench
 
-.PHONY: help venv install demo test lint format typecheck pytest bench clean
+.PHONY: help venv install demo test lint format typecheck jstest pytest bench clean
 
 help:
 	@echo "make demo       create .venv, install, run the quickstart notebook headlessly -> $(OUT)/"
@@ -27,6 +27,7 @@ help:
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make format     ruff format + ruff check --fix"
 	@echo "make typecheck  mypy --strict agentnb/"
+	@echo "make jstest     unit tests of the JupyterLab extension (TypeScript, vitest)"
 	@echo "make bench      run every bench/*.py script"
 	@echo "make clean      remove .venv, $(OUT)/ and caches"
 
@@ -36,8 +37,15 @@ $(VENV)/bin/python:
 	@$(PYTHON) -m venv $(VENV) \
 		|| { echo "could not create $(VENV): on Debian/Ubuntu run apt-get install python3-venv" >&2; exit 1; }
 
-# The editable install points at the source tree, so only pyproject.toml changes need a new install.
-$(STAMP_DEV): pyproject.toml | $(VENV)/bin/python
+# The lab extension's sources: the install builds it (npm, via hatch-jupyter-builder) and copies
+# it into the venv, so a change to them needs a new install too.
+LABEXT_SRC := $(wildcard labextension/package.json labextension/package-lock.json \
+	labextension/tsconfig.json labextension/install.json labextension/src/*.ts \
+	labextension/style/* jupyter-config/server-config/*.json)
+
+# The editable install points at the source tree, so only pyproject.toml changes (and the lab
+# extension's sources, built at install time) need a new install.
+$(STAMP_DEV): pyproject.toml $(LABEXT_SRC) | $(VENV)/bin/python
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
@@ -61,7 +69,7 @@ demo: $(STAMP_DEMO)
 
 # -k: a lint or type error does not hide the test results; any failure still fails `make test`.
 test: $(STAMP_DEV)
-	@$(MAKE) --no-print-directory -k lint typecheck pytest
+	@$(MAKE) --no-print-directory -k lint typecheck jstest pytest
 
 lint: $(STAMP_DEV)
 	ruff check .
@@ -73,6 +81,10 @@ format: $(STAMP_DEV)
 
 typecheck: $(STAMP_DEV)
 	mypy --strict agentnb/
+
+# The lab extension's TypeScript: type-check the tests too, then run them (vitest).
+jstest: $(STAMP_DEV)
+	cd labextension && npm test --silent
 
 # pytest exits 5 when it collected nothing: say so instead of failing without a word.
 pytest: $(STAMP_DEV)
@@ -86,5 +98,6 @@ bench: $(STAMP_BENCH)
 	for script in "$${scripts[@]}"; do echo "== $$script"; python "$$script"; done
 
 clean:
-	rm -rf $(VENV) $(OUT) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OUT) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache \
+		labextension/node_modules labextension/lib agentnb/labextension
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

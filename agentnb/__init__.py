@@ -14,7 +14,7 @@ Importing agentnb is cheap: provider SDKs, LanceDB and nbformat load on first us
 
 from typing import Any
 
-from agentnb import guards
+from agentnb import guards, meta, telemetry
 from agentnb.agents import Agent, AgentConfig, RunResult, Settings
 from agentnb.errors import (
     AgentnbError,
@@ -56,10 +56,12 @@ __all__ = [
     "__version__",
     "guard",
     "guards",
+    "meta",
     "monitor",
     "monitors",
     "record",
     "set_default_model",
+    "telemetry",
     "tool",
     "tool_call",
 ]

@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds one cell may run before the notebook fails (default: 600; 0: no limit)",
     )
+    from agentnb.telemetry.cli import add_subcommands as add_telemetry_commands
+
+    add_telemetry_commands(commands)
     return parser
 
 
@@ -117,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args, parser)
+        if args.command in ("runs", "trace"):
+            return int(args.handler(args))
     except AgentnbError as exc:
         print(f"agentnb: error: {exc}", file=sys.stderr)
         return 1

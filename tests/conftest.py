@@ -20,6 +20,8 @@ from agentnb.models import FunctionModel, ModelRequest
 from agentnb.models.function import Reply
 from agentnb.models.messages import Message
 from agentnb.models.pricing import PRICES
+from agentnb.telemetry import lance
+from agentnb.telemetry import settings as telemetry_settings
 from agentnb.tools import REGISTRY
 
 # Where a stray request to a real provider would go: a closed port on loopback (the discard port),
@@ -35,6 +37,11 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPENAI_BASE_URL", BLACKHOLE_URL)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", BLACKHOLE_URL)
+    # Recording is opt-in in tests (telemetry tests delete this): runs stay in memory, and no
+    # background writes race with tests that time things.
+    monkeypatch.setenv("AGENTNB_TELEMETRY", "off")
+    telemetry_settings.reset()
+    lance.forget_connections()
 
     tools = dict(REGISTRY)
     prices = dict(PRICES)
@@ -50,6 +57,8 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
         secrets._extra_names.clear()
         secrets._extra_names.update(secret_names)
         model_registry._session_default = default_model
+        telemetry_settings.reset()
+        lance.forget_connections()
 
 
 def _is_local(address: Any) -> bool:

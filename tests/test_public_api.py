@@ -25,10 +25,12 @@ PUBLIC = [
     "__version__",
     "guard",
     "guards",
+    "meta",
     "monitor",
     "monitors",
     "record",
     "set_default_model",
+    "telemetry",
     "tool",
     "tool_call",
 ]

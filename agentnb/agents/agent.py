@@ -89,9 +89,22 @@ class Agent:
         output_type: Any = None,
         model: Model | None = None,
         telemetry: bool | None = None,
+        guards: Sequence[Guard | None] = (),
+        monitors: Sequence[Monitor | None] = (),
     ) -> Agent:
+        """The agent `config` describes; `guards[i]`/`monitors[i]`, when given and not None, is
+        the object `config.guards[i]`/`config.monitors[i]` was made from (else it is resolved
+        by name)."""
         agent = cls.__new__(cls)
-        agent._bind(config, tools=tools, output_type=output_type, model=model, telemetry=telemetry)
+        agent._bind(
+            config,
+            tools=tools,
+            output_type=output_type,
+            model=model,
+            telemetry=telemetry,
+            guards=guards,
+            monitors=monitors,
+        )
         return agent
 
     def _bind(
@@ -129,6 +142,12 @@ class Agent:
         self.telemetry: bool = (not env_off) if telemetry is None else telemetry
         self.last_result: RunResult | None = None
         self._handlers: list[EventHandler] = []
+        if self.telemetry:
+            # In _handlers (not only the run's emitter) so that monitor findings arriving after
+            # the run are recorded too. The handler only keeps events: writing happens elsewhere.
+            from agentnb.telemetry import event_handler
+
+            self._handlers.append(event_handler())
         self.monitors: MonitorHub | None = (
             MonitorHub(resolved.monitors, agent=config.name, on_finding=self._forward_finding)
             if resolved.monitors

@@ -188,6 +188,10 @@ def load_config_yaml(
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(source, [_syntax_problem(exc)]) from None
+    if isinstance(data, dict):  # files of older schema versions load into the newest
+        from agentnb.config.migrations import migrate
+
+        data = migrate(data, source=source)
     return config_from_data(
         data if data is not None else {}, source=source, root=root, overrides=overrides
     )

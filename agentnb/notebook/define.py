@@ -172,14 +172,10 @@ def define_agent(
                 "output_type": output_reference(output_type) if output_type else spec,
             }
         )
-        agent = Agent.__new__(Agent)
-        # `Agent.from_config` takes no guard or monitor objects (yet): bind the same way it does.
-        agent._bind(
+        agent = Agent.from_config(
             config,
             tools=_namespace_tools(ns, config),
             output_type=output_type,
-            model=None,
-            telemetry=None,
             guards=guards,
             monitors=monitors,
         )

@@ -5,19 +5,20 @@ marked deprecated, so they are spelled out here (and importing this module costs
 
 agentnb's own attributes:
 
-| name | on | meaning |
-|---|---|---|
-| `agentnb.agent.name`, `agentnb.agent.version` | invoke_agent | the agent and its semver |
-| `agentnb.config.hash` | invoke_agent | content hash of the `AgentConfig` (compare runs by version) |
-| `agentnb.run.id`, `agentnb.run.status` | invoke_agent | run id (= trace id), `ok`/`error`/`cancelled`/`blocked` |
-| `agentnb.run.steps`, `agentnb.run.tool_calls` | invoke_agent | model turns and tool calls of the run |
-| `agentnb.usage.cost_usd` | invoke_agent, chat | estimated cost (absent when the price is unknown) |
-| `agentnb.step` | chat, execute_tool, guard | the model turn the span belongs to (1-based) |
-| `agentnb.error.message` | any | the error text when the span failed (secrets redacted) |
-| `agentnb.guard.*` | guard | `name`, `point`, `outcome`, `reason`, `action`, `target` of a verdict |
-| `agentnb.monitor.*` | monitor | `name`, `severity`, `message`, `evidence` (JSON) of a finding |
-| `agentnb.layer.*` | span events | `name`, `model`, `message`, `attempt`, `state` of a layer action |
-| `agentnb.capture_content` | invoke_agent | the content-capture mode the run was recorded with |
+- `agentnb.agent.name`, `agentnb.agent.version` (invoke_agent): the agent and its semver.
+- `agentnb.config.hash` (invoke_agent): content hash of the `AgentConfig`, to compare versions.
+- `agentnb.run.id`, `agentnb.run.status` (invoke_agent): the run id (= trace id) and the run's
+  status, `ok`, `error`, `cancelled` or `blocked`.
+- `agentnb.run.steps`, `agentnb.run.tool_calls` (invoke_agent): model turns and tool calls.
+- `agentnb.usage.cost_usd` (invoke_agent, chat): estimated cost, absent when the price is unknown.
+- `agentnb.step` (chat, execute_tool, guard): the model turn a span belongs to (1-based).
+- `agentnb.error.message` (any span): the error text when the span failed (secrets redacted).
+- `agentnb.tool.blocked` (execute_tool): a guard stopped the call (not counted as a tool error).
+- `agentnb.guard.{name,point,outcome,reason,action,target}` (guard spans): one verdict.
+- `agentnb.monitor.{name,severity,message,evidence}` (monitor spans): one finding.
+- `agentnb.layer.{name,model,message,attempt,state}` (span events `agentnb.<layer>`): a retry,
+  fallback, timeout, rate limit or circuit-breaker transition.
+- `agentnb.capture_content` (invoke_agent): the content-capture mode of the run.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ AGENTNB_COST: Final = "agentnb.usage.cost_usd"
 AGENTNB_STEP: Final = "agentnb.step"
 AGENTNB_ERROR_MESSAGE: Final = "agentnb.error.message"
 AGENTNB_CAPTURE_CONTENT: Final = "agentnb.capture_content"
+AGENTNB_TOOL_BLOCKED: Final = "agentnb.tool.blocked"
 
 AGENTNB_GUARD_NAME: Final = "agentnb.guard.name"
 AGENTNB_GUARD_POINT: Final = "agentnb.guard.point"

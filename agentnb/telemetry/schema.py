@@ -3,8 +3,9 @@
 Tables (one LanceDB database, `<home>/telemetry`):
 
 - `spans`: one row per span (`invoke_agent`, `chat`, `execute_tool`, `guard`, `monitor`). The
-  columns queries filter and group on are promoted out of `attributes` (the full OpenTelemetry
-  attribute map as JSON) so they can be indexed.
+  columns queries filter and group on are promoted out of `attributes` (the other OpenTelemetry
+  attributes, as JSON) so they can be indexed; `input`/`output` hold the captured content
+  (`gen_ai.input.messages`/`gen_ai.output.messages`, or a tool call's arguments and result).
 - `runs`: one summary row per run, with the embedding of its prompt, output and error.
 - `verdicts`: one row per guard verdict; `findings`: one row per monitor finding.
 - `agentnb_meta`: key/value rows, among them `schema_version` and the embedder identity.
@@ -50,7 +51,10 @@ MIGRATIONS: dict[int, Callable[[object], None]] = {}
 
 
 def _meta(table: str) -> dict[bytes, bytes]:
-    return {b"agentnb.schema_version": str(SCHEMA_VERSION).encode(), b"agentnb.table": table.encode()}
+    return {
+        b"agentnb.schema_version": str(SCHEMA_VERSION).encode(),
+        b"agentnb.table": table.encode(),
+    }
 
 
 def _ts() -> pa.DataType:
@@ -81,6 +85,8 @@ def spans_schema() -> pa.Schema:
             pa.field("input_tokens", pa.int64()),
             pa.field("output_tokens", pa.int64()),
             pa.field("cost", pa.float64()),
+            pa.field("input", pa.string()),
+            pa.field("output", pa.string()),
             pa.field("attributes", pa.string(), nullable=False),
             pa.field("events", pa.string()),
         ],

@@ -217,8 +217,9 @@ def test_quickstart_runs_in_a_real_kernel(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.name for n in NOTEBOOKS])
 def test_every_notebook_shows_its_runs_with_trace_badges_and_answers(
-    notebook: Path, tmp_path: Path
+    notebook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("AGENTNB_TELEMETRY")  # as a user runs them: recording on, into AGENTNB_HOME
     summary = execute_notebook(notebook, output=tmp_path / notebook.name)
     assert summary.ok, summary.describe()
 

@@ -20,7 +20,7 @@ from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 from traitlets.config import Config
 
 import agentnb.models.registry as model_registry
-from agentnb import Agent, AgentConfig, RunResult, guard, guards, telemetry
+from agentnb import Agent, AgentConfig, RunResult, guard, guards
 from agentnb.guards import GuardContext, ToolCallView, set_approver
 from agentnb.guards.guard import GUARD_REGISTRY, FunctionGuard
 from agentnb.notebook import completion
@@ -491,10 +491,12 @@ def test_export_python_side(tmp_path: Path) -> None:
     ]
 
 
-def test_agentnb_telemetry_subcommands(shell: Any, capsys: Any) -> None:
+def test_agentnb_telemetry_subcommands(
+    shell: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AGENTNB_TELEMETRY")  # agents record every run by default
     ok(shell, SUPPORT_CELL.replace("guards: [no_refunds_over_100, pii]\n", ""))
     support = shell.user_ns["support"]
-    support.on_event(telemetry.event_handler())  # record even if agents do not subscribe (yet)
     result = support.run_sync("Where is order 1042?")
 
     runs = ok(shell, "%agentnb runs --agent support")

@@ -1,0 +1,297 @@
+"""Typed proposals: each a patch to an `AgentConfig` with its rationale and the runs behind it.
+
+A `Proposal` holds one or more `changes`, each a small typed operation that applies to any config
+that has its target (a tool, a guard, a setting) and fails with a `PatchError` naming what is
+missing otherwise:
+
+- `SetToolDescription`: present a tool to the model with another description;
+- `SetInstructions`: replace the instructions;
+- `SetSetting`: set `settings.<path>` (max_steps, temperature, timeouts, breaker, fallback, …);
+- `SetGuardParams`: change a guard's params;
+- `AddGuard`: add a guard;
+- `RemoveTool`: take a tool away.
+
+`meta.apply` decides the semver bump from the diff of the whole config, not from these.
+
+```python
+p = proposals[0]
+p                      # the diff against the config the planner saw, the rationale, the runs
+p.apply(config)        # a patched copy (version unchanged: meta.apply bumps and logs)
+p.model_dump_json()    # proposals are plain data
+```
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentnb.agents.config import AgentConfig, ComponentRef, Settings
+from agentnb.errors import UserError
+from agentnb.meta import _display as D
+
+__all__ = [
+    "AddGuard",
+    "Change",
+    "PatchError",
+    "Proposal",
+    "ProposalKind",
+    "RemoveTool",
+    "SetGuardParams",
+    "SetInstructions",
+    "SetSetting",
+    "SetToolDescription",
+    "config_diff",
+    "guard_name",
+]
+
+ProposalKind = Literal[
+    "tool_description",
+    "argument_schema",
+    "guard",
+    "max_steps",
+    "timeout",
+    "breaker",
+    "fallback",
+    "temperature",
+    "instructions",
+    "tools",
+]
+
+
+class PatchError(UserError):
+    """A change cannot apply to this config (its tool, guard or setting is not there)."""
+
+
+def guard_name(ref: ComponentRef) -> str:
+    """The name a guard reports in verdicts: its `name` param, else its kind."""
+    return str(ref.params.get("name") or ref.name)
+
+
+class _Op(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def apply(self, config: AgentConfig) -> AgentConfig:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def preview(self) -> str:
+        """The change on its own, for when there is no config to diff against."""
+        return f"  {self.describe()}"
+
+
+class SetToolDescription(_Op):
+    op: Literal["set_tool_description"] = "set_tool_description"
+    tool: str
+    description: str
+
+    def apply(self, config: AgentConfig) -> AgentConfig:
+        _tool_index(config, self.tool)
+        tools = [
+            ref.model_copy(update={"description": self.description})
+            if ref.name == self.tool
+            else ref
+            for ref in config.tools
+        ]
+        return config.model_copy(update={"tools": tools})
+
+    def describe(self) -> str:
+        return f"describe tool {self.tool} anew"
+
+    def preview(self) -> str:
+        lines = self.description.splitlines() or [""]
+        return "\n".join([f"tools[{self.tool}].description:", *(f"+ {line}" for line in lines)])
+
+
+class SetInstructions(_Op):
+    op: Literal["set_instructions"] = "set_instructions"
+    instructions: str
+
+    def apply(self, config: AgentConfig) -> AgentConfig:
+        return config.model_copy(update={"instructions": self.instructions})
+
+    def describe(self) -> str:
+        return "rewrite the instructions"
+
+    def preview(self) -> str:
+        lines = self.instructions.splitlines() or [""]
+        return "\n".join(["instructions:", *(f"+ {line}" for line in lines)])
+
+
+class SetSetting(_Op):
+    op: Literal["set_setting"] = "set_setting"
+    path: str
+    """Dotted path under `settings`: `max_steps`, `temperature`, `resilience.request_timeout`."""
+    value: Any
+
+    def apply(self, config: AgentConfig) -> AgentConfig:
+        data = config.settings.model_dump()
+        node = data
+        *parents, leaf = self.path.split(".")
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                raise PatchError(f"settings.{self.path}: settings has no section {part!r}")
+            node = node[part]
+        if leaf not in node:
+            close = difflib.get_close_matches(leaf, list(node), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise PatchError(f"settings.{self.path}: there is no such setting{hint}")
+        node[leaf] = self.value
+        return config.model_copy(update={"settings": Settings.model_validate(data)})
+
+    def describe(self) -> str:
+        return f"set settings.{self.path} = {self.value!r}"
+
+
+class AddGuard(_Op):
+    op: Literal["add_guard"] = "add_guard"
+    guard: ComponentRef
+
+    def apply(self, config: AgentConfig) -> AgentConfig:
+        name = guard_name(self.guard)
+        if any(guard_name(g) == name for g in config.guards):
+            raise PatchError(
+                f"{config.name} {config.version} already has a guard named {name!r}: "
+                "tune it with SetGuardParams, or give the new one another name"
+            )
+        return config.model_copy(update={"guards": [*config.guards, self.guard]})
+
+    def describe(self) -> str:
+        return f"add guard {guard_name(self.guard)} ({self.guard.name})"
+
+
+class SetGuardParams(_Op):
+    op: Literal["set_guard_params"] = "set_guard_params"
+    guard: str
+    """The guard's name as verdicts report it (see `guard_name`)."""
+    params: dict[str, Any]
+    """Merged into the guard's params; a None value removes that param."""
+
+    def apply(self, config: AgentConfig) -> AgentConfig:
+        found = [i for i, g in enumerate(config.guards) if guard_name(g) == self.guard]
+        if not found:
+            names = ", ".join(guard_name(g) for g in config.guards) or "none"
+            raise PatchError(
+                f"{config.name} {config.version} has no guard {self.guard!r} (guards: {names})"
+            )
+        guards = list(config.guards)
+        old = guards[found[0]]
+        params = {**old.params, **self.params}
+        params = {k: v for k, v in params.items() if v is not None}
+        guards[found[0]] = old.model_copy(update={"params": params})
+        return config.model_copy(update={"guards": guards})
+
+    def describe(self) -> str:
+        changed = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"set guard {self.guard} params {changed}"
+
+
+class RemoveTool(_Op):
+    op: Literal["remove_tool"] = "remove_tool"
+    tool: str
+
+    def apply(self, config: AgentConfig) -> AgentConfig:
+        _tool_index(config, self.tool)
+        return config.model_copy(
+            update={"tools": [ref for ref in config.tools if ref.name != self.tool]}
+        )
+
+    def describe(self) -> str:
+        return f"remove tool {self.tool}"
+
+
+Change = Annotated[
+    Union[SetToolDescription, SetInstructions, SetSetting, AddGuard, SetGuardParams, RemoveTool],
+    Field(discriminator="op"),
+]
+
+
+def _tool_index(config: AgentConfig, tool: str) -> int:
+    for i, ref in enumerate(config.tools):
+        if ref.name == tool:
+            return i
+    names = ", ".join(ref.name for ref in config.tools) or "none"
+    raise PatchError(f"{config.name} {config.version} has no tool {tool!r} (tools: {names})")
+
+
+def config_diff(
+    old: AgentConfig, new: AgentConfig, *, context: int = 2, label: str | None = None
+) -> str:
+    """A unified diff of the two configs' YAML (what a reviewer reads)."""
+    before = old.to_yaml().splitlines(keepends=True)
+    after = new.to_yaml().splitlines(keepends=True)
+    name = f"{old.name}.yaml"
+    to = f"{name} ({label or new.version})"
+    return "".join(difflib.unified_diff(before, after, f"{name} ({old.version})", to, n=context))
+
+
+class Proposal(BaseModel):
+    """A change to an agent's config, why, and the runs that show why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ProposalKind
+    title: str
+    rationale: str
+    changes: list[Change]
+    evidence: list[str] = Field(default_factory=list)
+    """Ids of runs behind the proposal (a sample; `evidence_count` counts them all)."""
+    evidence_count: int = 0
+    finding: str | None = None
+    """The id of the finding it answers (`invalid_arguments:lookup_order`)."""
+    planner: Literal["rules", "model"] = "rules"
+    expected: str = ""
+    """The effect to look for once it is rolled out (what `meta.compare` should show)."""
+    base: AgentConfig | None = Field(default=None, exclude=True, repr=False)
+    """The config the planner saw (the diff is shown against it)."""
+
+    def apply(self, config: AgentConfig) -> AgentConfig:
+        """`config` with these changes (same version: `meta.apply` bumps it and logs why)."""
+        for change in self.changes:
+            config = change.apply(config)
+        return config
+
+    def diff(self, config: AgentConfig | None = None) -> str:
+        """The diff this proposal makes to `config` (default: the config the planner saw)."""
+        base = config or self.base
+        if base is None:  # no config to diff against: the new values themselves
+            return "\n".join(c.preview() for c in self.changes)
+        return config_diff(base, self.apply(base), label="proposed")
+
+    # --- display -----------------------------------------------------------------------------
+    def summary(self) -> str:
+        lines = [f"{self.title}  [{self.kind}, {self.planner}]", f"  why: {self.rationale}"]
+        if self.expected:
+            lines.append(f"  expect: {self.expected}")
+        lines.append(self.diff())
+        if self.evidence:
+            more = self.evidence_count - len(self.evidence)
+            tail = f" (+{more} more)" if more > 0 else ""
+            lines.append(f"  evidence: {', '.join(r[:12] for r in self.evidence[:5])}{tail}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        evidence = ", ".join(f"<code>{D.esc(r[:12])}</code>" for r in self.evidence[:8])
+        more = self.evidence_count - min(len(self.evidence), 8)
+        tail = f" … and {more:,} more runs" if more > 0 else ""
+        expected = f"<p><b>Expect:</b> {D.esc(self.expected)}</p>" if self.expected else ""
+        finding = f" · answers <code>{D.esc(self.finding)}</code>" if self.finding else ""
+        return D.wrap(
+            f"<h4>{D.badge(self.kind, 'info')} {D.esc(self.title)}</h4>"
+            f'<p class="muted">planner: {self.planner}{finding}</p>'
+            f"<p><b>Why:</b> {D.esc(self.rationale)}</p>{expected}"
+            f"{D.diff_html(self.diff())}"
+            f"<p><b>Evidence:</b> {evidence or '–'}{tail}</p>"
+        )
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        return D.bundle(
+            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
+        )

@@ -1,0 +1,1 @@
+"""Telemetry tests (a package: test module names repeat across test folders)."""
