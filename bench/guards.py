@@ -52,7 +52,7 @@ from agentnb.guards import (
     pii,
     tool_args,
 )
-from agentnb.models import AssistantMessage, ModelRequest, ToolCall, ToolResultMessage
+from agentnb.models import AssistantMessage, ModelRequest, ToolCall, ToolResultMessage, set_price
 
 PROMPT = (
     "Good morning! Could you tell me what the weather is like in Paris today, in degrees "
@@ -124,6 +124,10 @@ def agent_with(guards: list[Guard]) -> Agent:
     # Every variant, the baseline too, has the same two tools: only the guards differ.
     tools = [tool(get_weather), tool(delete_everything)]
     return Agent("bench", model=FunctionModel(play), tools=tools, guards=guards, telemetry=False)
+
+
+# Priced so the budget guard checks cost (an unpriced model only gets a warning).
+set_price("function:play", input_per_million=0.4, output_per_million=1.6)
 
 
 def run_variant(name: str, agent: Agent) -> tuple[Variant, int]:
