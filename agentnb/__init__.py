@@ -12,7 +12,9 @@ agent.run_sync("How much is 12.5 dollars in GBP?")
 Importing agentnb is cheap: provider SDKs, LanceDB and nbformat load on first use.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from agentnb import guards, meta, telemetry
 from agentnb.agents import Agent, AgentConfig, RunResult, Settings
@@ -22,6 +24,7 @@ from agentnb.errors import (
     ConfigError,
     GuardBlocked,
     MaxStepsExceeded,
+    MissingDependency,
     ModelError,
     RunError,
     ToolFailed,
@@ -32,6 +35,12 @@ from agentnb.guards import monitoring as monitors
 from agentnb.guards.monitoring import monitor
 from agentnb.models import FunctionModel, record, set_default_model, tool_call
 from agentnb.tools import RunContext, Tool, tool
+
+if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
+    from agentnb.notebook.dashboard import Dashboard, StaticDashboard
+    from agentnb.telemetry.store import Store
 
 __version__ = "0.1.0"
 
@@ -54,6 +63,7 @@ __all__ = [
     "UserError",
     "Verdict",
     "__version__",
+    "dashboard",
     "guard",
     "guards",
     "meta",
@@ -65,6 +75,31 @@ __all__ = [
     "tool",
     "tool_call",
 ]
+
+
+def dashboard(
+    store: Store | str | None = None,
+    *,
+    agent: str | None = None,
+    version: str | None = None,
+    since: str | datetime | timedelta | None = "24h",
+    widget: bool | None = None,
+) -> Dashboard | StaticDashboard:
+    """Charts of the recorded runs: runs over time, latency p50/p95 per version, error and
+    guard-block rates, cost per run, top failing tools (`agentnb.notebook.dashboard`).
+
+    A widget with agent, version and time-range pickers in a notebook someone watches; static
+    charts (which also show in nbconvert HTML) elsewhere. `%agentnb dashboard` does the same.
+
+    >>> agentnb.dashboard(agent="support", since="7d")  # doctest: +SKIP
+    """
+    try:
+        from agentnb.notebook.dashboard import dashboard as make
+    except ImportError as exc:  # ipywidgets and plotly come with the notebook extra
+        raise MissingDependency(
+            exc.name or "ipywidgets", "notebook", "agentnb.dashboard()"
+        ) from None
+    return make(store, agent=agent, version=version, since=since, widget=widget)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -23,6 +23,7 @@ PUBLIC = [
     "UserError",
     "Verdict",
     "__version__",
+    "dashboard",
     "guard",
     "guards",
     "meta",

@@ -31,7 +31,7 @@ from agentnb.notebook import define
 
 __all__ = ["SUBCOMMANDS", "complete", "install", "uninstall"]
 
-SUBCOMMANDS = ("agents", "config", "export", "help", "model", "runs", "stats", "trace")
+SUBCOMMANDS = ("agents", "config", "dashboard", "export", "help", "model", "runs", "stats", "trace")
 _WORD = r"[\w.:-]*"
 _ASK = re.compile(rf"^\s*%%?ask\s+({_WORD})$")
 _SUBCOMMAND = re.compile(rf"^\s*%agentnb\s+({_WORD})$")

@@ -10,6 +10,8 @@ Each magic is thin sugar over a Python call that makes the same objects:
 - `%agentnb model [SPEC]`: `agentnb.set_default_model(SPEC)`
 - `%agentnb agents`: `define.agents_in(globals())`
 - `%agentnb runs` / `trace [ID]` / `stats`: `telemetry.open().runs()` / `.trace(ID)` / `.stats()`
+- `%agentnb dashboard [--agent A] [--version V] [--since 24h]`:
+  `agentnb.dashboard(agent=A, version=V, since="24h")`
 - `%agentnb config NAME`: `print(NAME.config.to_yaml())`
 - `%agentnb export NAME [--bump P]`:
   `NAME = define.with_version(NAME, version=define.bump_version(NAME.version, part=P))`, then
@@ -183,6 +185,14 @@ def _stats() -> None:
     """Counts, error rate, latency, tokens and cost per group (telemetry.open().stats(...))."""
 
 
+@magic_arguments(name="agentnb dashboard")
+@argument("--agent", help="only this agent's runs")
+@argument("--version", help="only this version's runs")
+@argument("--since", default="24h", help="1h, 24h, 7d, all, or an ISO date (default 24h)")
+def _dashboard() -> None:
+    """Charts of runs, latency, error/block rates, cost, failing tools (agentnb.dashboard())."""
+
+
 @magic_arguments(name="agentnb config")
 @argument("name", help="an agent (or AgentConfig) in this notebook")
 def _config() -> None:
@@ -200,6 +210,7 @@ def _export() -> None:
 _SUBCOMMANDS: dict[str, Callable[[], None]] = {
     "agents": _agents,
     "config": _config,
+    "dashboard": _dashboard,
     "export": _export,
     "model": _model,
     "runs": _runs,
@@ -339,7 +350,7 @@ class AgentnbMagics(Magics):
     def agentnb(self, line: str) -> Any:
         """agentnb's session commands: `%agentnb SUBCOMMAND [options]`.
 
-        model [SPEC] · agents · runs · trace [RUN_ID] · stats · config NAME ·
+        model [SPEC] · agents · runs · trace [RUN_ID] · stats · dashboard · config NAME ·
         export NAME [--bump patch|minor|major]. `%agentnb help` shows every option.
         """
         sub, _, rest = line.strip().partition(" ")
@@ -421,6 +432,15 @@ class AgentnbMagics(Magics):
     def _do_stats(self, args: argparse.Namespace) -> Any:
         by = [b.strip() for b in args.by.split(",") if b.strip()]
         return _store().stats(by=by, agent=args.agent, since=args.since)
+
+    def _do_dashboard(self, args: argparse.Namespace) -> Any:
+        try:
+            from agentnb.notebook.dashboard import dashboard
+        except ImportError as exc:
+            raise UsageError(
+                f"the dashboard needs {exc.name}: pip install 'agentnb[notebook]'"
+            ) from None
+        return dashboard(_store(), agent=args.agent, version=args.version, since=args.since)
 
     def _do_config(self, args: argparse.Namespace) -> None:
         found = self._ns.get(args.name)

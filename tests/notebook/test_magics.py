@@ -516,7 +516,8 @@ def test_agentnb_telemetry_subcommands(
 
 def test_agentnb_refuses_bad_subcommands(shell: Any, capsys: Any) -> None:
     assert usage_error(shell, "%agentnb fly") == (
-        "unknown subcommand 'fly'; use one of agents, config, export, model, runs, stats, trace"
+        "unknown subcommand 'fly'; use one of agents, config, dashboard, export, model, runs, "
+        "stats, trace"
     )
     assert "unrecognized arguments: --loud" in usage_error(shell, "%agentnb agents --loud")
     ok(shell, "%agentnb help")
