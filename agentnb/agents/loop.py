@@ -140,7 +140,11 @@ class _Run:
         emit = self.emit
         self.scope.step = self.ctx.step = step
         if emit:
-            emit(ev.ModelRequestStarted(self.run_id, step, model.id, self.stream))
+            emit(
+                ev.ModelRequestStarted(
+                    self.run_id, step, model.id, self.stream, messages=len(self.messages)
+                )
+            )
         t0 = time.perf_counter()
         if self.stream:
             response: ModelResponse | None = None
@@ -211,8 +215,8 @@ class _Run:
             return self.tool_done(step, call, t0, str(exc), "invalid_arguments")
         kwargs = args.__dict__
         if self.guards.at["tool_call"]:
-            view, blocked = await self.guard(
-                "tool_call", ToolCallView(call.name, dict(kwargs), call.id), call.name
+            view, blocked = await self.guard_tool(
+                "tool_call", ToolCallView(call.name, dict(kwargs), call.id), step, call, t0
             )
             if blocked is not None:
                 return self.tool_done(step, call, t0, blocked.message, "blocked")
@@ -244,11 +248,26 @@ class _Run:
         text = serialize_result(value)
         if self.guards.at["tool_result"]:
             seen = ToolResultView(call.name, kwargs, text, value)
-            checked, blocked = await self.guard("tool_result", seen, call.name)
+            checked, blocked = await self.guard_tool("tool_result", seen, step, call, t0)
             if blocked is not None:
                 return self.tool_done(step, call, t0, blocked.message, "blocked")
             text = checked.content if isinstance(checked, ToolResultView) else str(checked)
         return self.tool_done(step, call, t0, text, None, value)
+
+    async def guard_tool(
+        self, point: Any, subject: Any, step: int, call: ToolCall, t0: float
+    ) -> tuple[Any, Blocked | None]:
+        """`guard` at a tool point; when a guard ends the run there, the call is still recorded
+        (as blocked) so the trace and telemetry show which call stopped the run."""
+        try:
+            return await self.guard(point, subject, call.name)
+        except (_Refused, GuardBlocked) as stop:
+            if isinstance(stop, _Refused):
+                text = stop.blocked.message
+            else:
+                text = f"blocked by guard {stop.guard}: {stop.reason}"
+            self.steps[-1].tool_calls.append(self.tool_done(step, call, t0, text, "blocked"))
+            raise
 
     def tool_done(
         self,
@@ -408,6 +427,7 @@ async def _finish(agent: Agent, run: _Run, emit: ev.Emit | None) -> RunResult:
                 run.prompt,
                 agent.config_hash,
                 wall_time=run.started_at,
+                instructions=agent.config.instructions,
             )
         )
     try:

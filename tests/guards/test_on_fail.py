@@ -536,3 +536,25 @@ def test_verdict_constructors() -> None:
         Verdict("rewrite", "r", 1),
         Verdict("rewrite", "", [ToolCall("c", "t", "{}")]),
     ]
+
+
+@pytest.mark.parametrize("mode", ["refuse", "raise"])
+async def test_a_call_that_ends_the_run_is_recorded_as_blocked(script: Script, mode: Any) -> None:
+    @guard("tool_call", on_fail=mode)
+    def no_refunds(call: ToolCallView) -> Verdict | None:
+        return Verdict.block("refunds are closed") if call.name == "refund" else None
+
+    calls: list[tuple[str, float]] = []
+    agent = Agent("shop", model=script(CALL, "done"), tools=[_refund(calls)], guards=[no_refunds])
+    if mode == "raise":
+        with pytest.raises(GuardBlocked) as info:
+            await agent.run(PROMPT)
+        assert info.value.result is not None
+        result = info.value.result
+    else:
+        result = await agent.run(PROMPT)
+    assert calls == []
+    assert result.status == "blocked"
+    assert [(c.name, c.error, c.result) for c in result.tool_calls] == [
+        ("refund", "blocked", "blocked by guard no_refunds: refunds are closed")
+    ]
