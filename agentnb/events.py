@@ -49,6 +49,8 @@ class RunStarted:
     t: float = field(default_factory=perf_counter)
     wall_time: float = 0.0
     """`time.time()` at start, for telemetry timestamps."""
+    instructions: str = ""
+    """The agent's instructions: the system prompt every model request of the run carries."""
     kind: Literal["run_started"] = "run_started"
 
 
@@ -59,6 +61,9 @@ class ModelRequestStarted:
     model: str
     stream: bool
     t: float = field(default_factory=perf_counter)
+    messages: int | None = None
+    """How many messages the request holds: the run's first `messages` (`RunResult.messages`
+    only grows during a run). None when unknown (an event not made by the run loop)."""
     kind: Literal["model_request"] = "model_request"
 
 

@@ -10,13 +10,22 @@ __all__ = ["REDACTED", "SECRET_PATTERN", "add_secret_names", "redact"]
 
 REDACTED = "[REDACTED]"
 
+_EARER_TOKEN = r"(?i:earer)\s+[A-Za-z0-9._~+/=-]{12,}"
 SECRET_PATTERN = re.compile(
-    r"sk-ant-[A-Za-z0-9_-]{10,}"  # Anthropic
-    r"|sk-(?:proj-)?[A-Za-z0-9_-]{16,}"  # OpenAI
-    r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{12,}"
-    r"|gh[pousr]_[A-Za-z0-9]{20,}"  # GitHub
-    r"|xox[abpr]-[A-Za-z0-9-]{10,}"  # Slack
-    r"|AKIA[0-9A-Z]{16}"  # AWS access key id
+    # Every alternative starts with a plain character (`bearer` in any case is `b` or `B`, then
+    # `(?i:earer)`): `re` then skips ahead to the next of those first characters instead of
+    # trying each alternative at every position, ~3x faster on long text.
+    "|".join(
+        [
+            r"sk-ant-[A-Za-z0-9_-]{10,}",  # Anthropic
+            r"sk-(?:proj-)?[A-Za-z0-9_-]{16,}",  # OpenAI
+            "b" + _EARER_TOKEN,  # an Authorization header's token
+            "B" + _EARER_TOKEN,
+            r"gh[pousr]_[A-Za-z0-9]{20,}",  # GitHub
+            r"xox[abpr]-[A-Za-z0-9-]{10,}",  # Slack
+            r"AKIA[0-9A-Z]{16}",  # AWS access key id
+        ]
+    )
 )
 _SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
 _extra_names: set[str] = set()

@@ -16,6 +16,8 @@ import pytest
 
 import agentnb.models.registry as model_registry
 import agentnb.secrets as secrets
+from agentnb.guards.guard import GUARD_REGISTRY
+from agentnb.guards.monitoring.monitor import REGISTRY as MONITOR_REGISTRY
 from agentnb.models import FunctionModel, ModelRequest
 from agentnb.models.function import Reply
 from agentnb.models.messages import Message
@@ -44,6 +46,8 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     lance.forget_connections()
 
     tools = dict(REGISTRY)
+    guard_functions = dict(GUARD_REGISTRY)
+    monitor_functions = dict(MONITOR_REGISTRY)
     prices = dict(PRICES)
     secret_names = set(secrets._extra_names)
     default_model = model_registry._session_default
@@ -52,6 +56,10 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     finally:
         REGISTRY.clear()
         REGISTRY.update(tools)
+        GUARD_REGISTRY.clear()
+        GUARD_REGISTRY.update(guard_functions)
+        MONITOR_REGISTRY.clear()
+        MONITOR_REGISTRY.update(monitor_functions)
         PRICES.clear()
         PRICES.update(prices)
         secrets._extra_names.clear()

@@ -32,7 +32,12 @@ if TYPE_CHECKING:
 
 __all__ = ["payload_from_store"]
 
-_STRUCTURED = (A.GEN_AI_INPUT_MESSAGES, A.GEN_AI_OUTPUT_MESSAGES, A.AGENTNB_MONITOR_EVIDENCE)
+_STRUCTURED = (
+    A.GEN_AI_INPUT_MESSAGES,
+    A.GEN_AI_OUTPUT_MESSAGES,
+    A.GEN_AI_SYSTEM_INSTRUCTIONS,
+    A.AGENTNB_MONITOR_EVIDENCE,
+)
 """Attributes the store keeps as JSON text (OpenTelemetry values are flat); the payload has
 them as JSON data."""
 

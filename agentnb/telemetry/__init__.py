@@ -12,8 +12,9 @@ Every agent run is recorded without extra code: the run loop's events become spa
 root, `chat` per model call, `execute_tool` per tool call, `guard` per verdict, `monitor` per
 finding) on the run's thread, and one background thread per process commits them in batches.
 `AGENTNB_TELEMETRY=off` or `Agent(..., telemetry=False)` turns recording off;
-`AGENTNB_CAPTURE_CONTENT` / `configure(capture=...)` chooses how much message content is kept
-(`full`, `redacted`, `off`); secrets are redacted before anything is written or exported.
+`AGENTNB_CAPTURE_CONTENT` / `configure(capture=...)` chooses how much content (messages, the
+instructions, tool arguments and results) is kept (`full`, `redacted`, `off`); secrets are
+redacted before anything is written or exported.
 Setting `OTEL_EXPORTER_OTLP_ENDPOINT` also sends the spans over OTLP (see `agentnb.telemetry.otel`).
 
 Importing this package is cheap: LanceDB, pyarrow, pandas and the OpenTelemetry SDK are loaded by

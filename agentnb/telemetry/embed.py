@@ -33,6 +33,26 @@ _CHUNK = 256
 """Only the start of very long texts is embedded (bounds the writer's work per run)."""
 
 
+_ASCII_WORD_BYTES = bytes(c if chr(c).isalnum() or c in b"_\0" else 32 for c in range(128))
+_ASCII_WORDS = _ASCII_WORD_BYTES + b" " * 128
+"""`bytes.translate` table: ASCII word characters (and the 0 separator) kept, others a space."""
+
+
+def _words(texts: Sequence[str]) -> bytes:
+    """One byte string for a batch: each text lower-cased with its runs of non-word characters
+    made one space, a space either side, ended by a 0 byte (so no n-gram spans two texts)."""
+    clipped = [t[:_MAX_CHARS] for t in texts]
+    joined = "\0".join(clipped)
+    if joined.isascii() and joined.count("\0") == len(texts) - 1:
+        # The same bytes as below, ~3x faster: `\w` is [A-Za-z0-9_] in ASCII, so a byte table
+        # and `split()` (which also drops the spaces at either end) do the regex's work.
+        words = joined.encode().lower().translate(_ASCII_WORDS).replace(b"\0", b" \0 ")
+        words = b" ".join(words.split()).replace(b" \0", b"\0").replace(b"\0 ", b"\0")
+        return b" " + words.replace(b"\0", b" \0 ") + b" \0"
+    parts = [b" " + _NON_WORD.sub(" ", t.lower()).strip().encode() + b" " for t in clipped]
+    return b"\0".join(parts) + b"\0"
+
+
 @runtime_checkable
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors of width `dim`.
@@ -84,14 +104,9 @@ class HashedNgramEmbedder:
         n_texts = len(texts)
         if not n_texts:
             return np.zeros((0, self._dim), dtype=np.float32)
-        # One byte string for the whole batch; 0 bytes separate texts so no n-gram spans two.
-        parts = [
-            b" " + _NON_WORD.sub(" ", t[:_MAX_CHARS].lower()).strip().encode() + b" " for t in texts
-        ]
-        lengths = np.fromiter((len(p) + 1 for p in parts), dtype=np.int64, count=n_texts)
-        data = np.frombuffer(b"\0".join(parts) + b"\0", dtype=np.uint8).astype(np.uint64)
-        row = np.repeat(np.arange(n_texts, dtype=np.int64), lengths)
+        data = np.frombuffer(_words(texts), dtype=np.uint8).astype(np.uint64)
         zeros = np.concatenate(([0], np.cumsum(data == 0)))
+        row = zeros[:-1]  # the text each byte belongs to: how many texts ended before it
         dim = np.uint64(self._dim)
         index_parts, sign_parts = [], []
         for n in self.ngrams:

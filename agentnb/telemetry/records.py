@@ -7,7 +7,9 @@ unredacted: the LanceDB rows and the OpenTelemetry spans are both built here.
 
 The `spans.attributes` column holds only the attributes that have no column of their own;
 `full_attributes()` puts the promoted ones back (the OTLP exporter and `Store.trace()` use it).
-What each span says is decided in `spans.py`; this module turns it into rows and columns.
+What each span says is decided in `spans.py`; this module turns it into rows and columns. The
+spans for OpenTelemetry are read back from the finished rows, so what is exported is exactly what
+is stored.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from agentnb.secrets import redact
 from agentnb.telemetry import attributes as A
-from agentnb.telemetry.recorder import FindingRecord, RunRecord
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from agentnb.telemetry.embed import Embedder
+    from agentnb.telemetry.recorder import FindingRecord, RunRecord
 
 __all__ = [
     "CLUSTER",
@@ -137,38 +139,101 @@ class OtelSpan:
     events: list[tuple[str, int, dict[str, Any]]]
     status: str
     status_message: str
+    """The error's description when `status` is `error` (else empty)."""
 
 
-class Text:
-    """Every free-text value goes through here: remembered (to check for secrets) or redacted."""
+Text = Callable[[str], str]
+"""What every free-text value passes through: a function that remembers it (the first pass over
+a batch, to check all of them for secrets at once), `redact`, or one that keeps it as is."""
 
-    __slots__ = ("redacting", "seen")
 
-    def __init__(self, redacting: bool) -> None:
-        self.redacting = redacting
-        self.seen: list[str] = []
+def _remembering(seen: list[str]) -> Text:
+    append = seen.append
 
-    def __call__(self, value: str) -> str:
-        if self.redacting:
-            return redact(value)
-        self.seen.append(value)
+    def text(value: str) -> str:
+        append(value)
         return value
+
+    return text
+
+
+def _as_is(value: str) -> str:
+    return value
+
+
+class SpanColumns:
+    """The batch's `spans` rows as one list per column (`SPAN_COLUMNS` order).
+
+    Spans are the bulk of the data (four or more per run): appending to column lists allocates
+    nothing per row for the garbage collector to track (row tuples kept alive until the commit
+    made full collections over every pending run), and each list becomes one Arrow array.
+    `start`/`end` hold Unix seconds; the timestamp and duration columns are computed from them
+    with numpy when the table is made.
+    """
+
+    __slots__ = (*SPAN_COLUMNS[:5], "start", "end", *SPAN_COLUMNS[8:])
+
+    def __init__(self) -> None:
+        self.trace_id: list[str] = []
+        self.span_id: list[str] = []
+        self.parent_span_id: list[str | None] = []
+        self.name: list[str] = []
+        self.operation: list[str] = []
+        self.start: list[float] = []
+        self.end: list[float] = []
+        self.status: list[str] = []
+        self.error_type: list[str | None] = []
+        self.agent: list[str] = []
+        self.version: list[str] = []
+        self.model: list[str | None] = []
+        self.tool: list[str | None] = []
+        self.input_tokens: list[int | None] = []
+        self.output_tokens: list[int | None] = []
+        self.cost: list[float | None] = []
+        self.input: list[str | None] = []
+        self.output: list[str | None] = []
+        self.attributes: list[str] = []
+        self.events: list[str | None] = []
+
+    def __len__(self) -> int:
+        return len(self.trace_id)
+
+    def arrays(self, schema: pa.Schema) -> list[pa.Array]:
+        """One Arrow array per column of `schema` (the `spans` schema)."""
+        import numpy as np
+        import pyarrow as pa
+
+        start = np.array(self.start, dtype=np.float64)
+        end = np.array(self.end, dtype=np.float64)
+        # The same IEEE operations as int(start * 1e6) and (end - start) * 1000.0 per row.
+        computed = {
+            "start_time": (start * 1e6).astype(np.int64),
+            "end_time": (end * 1e6).astype(np.int64),
+            "duration_ms": (end - start) * 1000.0,
+        }
+        return [
+            pa.array(computed[f.name] if f.name in computed else getattr(self, f.name), f.type)
+            for f in schema
+        ]
 
 
 class Batch:
-    """Column lists for each table, filled run by run, plus spans for OpenTelemetry."""
+    """Rows for each table, filled run by run, plus spans for OpenTelemetry."""
 
     def __init__(self, *, otel: bool) -> None:
         self.otel = otel
-        # Rows as tuples in column order: one append per row, transposed once in `tables()`.
-        self.spans: list[tuple[Any, ...]] = []
+        self.spans = SpanColumns()
+        # One row per run or fewer: tuples in column order, transposed once in `tables()`.
         self.runs: list[tuple[Any, ...]] = []
         self.verdicts: list[tuple[Any, ...]] = []
         self.findings: list[tuple[Any, ...]] = []
         self.texts: list[str] = []
         """The text embedded for each run row (prompt, output, error; content rules applied)."""
         self.otel_spans: list[OtelSpan] = []
-        self.span_count = 0
+
+    @property
+    def span_count(self) -> int:
+        return len(self.spans)
 
     # --- building ----------------------------------------------------------------------------
     @classmethod
@@ -179,21 +244,26 @@ class Batch:
         `redact()` over all of them finds whether any contains a secret, and only the records
         that do are rebuilt with redaction on.
         """
+        from agentnb.telemetry.spans import add_record  # spans.py builds on this module
+
         records = list(records)
-        texts: list[Text] = []
+        seen: list[str] = []
+        remember = _remembering(seen)
+        bounds: list[int] = []
         batch = cls(otel=otel)
         for record in records:
-            text = Text(False)
-            batch._add(record, text)
-            texts.append(text)
-        joined = "\n".join(s for t in texts for s in t.seen)
-        if redact(joined) == joined:
-            return batch
-        clean = cls(otel=otel)
-        for record, text in zip(records, texts, strict=True):
-            own = "\n".join(text.seen)
-            clean._add(record, Text(redact(own) != own))
-        return clean
+            bounds.append(len(seen))
+            add_record(batch, record, remember)
+        bounds.append(len(seen))
+        joined = "\n".join(seen)
+        if redact(joined) != joined:
+            batch = cls(otel=otel)
+            for i, record in enumerate(records):
+                own = "\n".join(seen[bounds[i] : bounds[i + 1]])
+                add_record(batch, record, redact if redact(own) != own else _as_is)
+        if otel:
+            batch.otel_spans = batch._otel_spans()
+        return batch
 
     def tables(self, embedder: Embedder) -> dict[str, pa.Table]:
         """The Arrow tables to append (only the non-empty ones); embeds the run texts."""
@@ -209,10 +279,12 @@ class Batch:
             return pa.Table.from_pydict({**columns, **extra}, schema=schema)
 
         out: dict[str, pa.Table] = {}
-        if self.spans:
+        if len(self.spans):
             # Clustered by operation (then agent): `stats()` reads one operation's spans, and
             # contiguous rows decode ~4x faster than every fourth row.
-            out[S.SPANS] = table(self.spans, S.spans_schema()).sort_by(CLUSTER)
+            schema = S.spans_schema()
+            spans = pa.Table.from_arrays(self.spans.arrays(schema), schema=schema)
+            out[S.SPANS] = spans.sort_by(CLUSTER)
         if self.runs:
             vectors = embedder.embed(self.texts).astype(np.float16)
             flat = pa.array(vectors.ravel(), pa.float16())
@@ -227,14 +299,6 @@ class Batch:
             out[S.FINDINGS] = table(self.findings, S.findings_schema())
         return out
 
-    def _add(self, record: RunRecord | FindingRecord, text: Text) -> None:
-        from agentnb.telemetry.spans import add_finding, add_run
-
-        if isinstance(record, RunRecord):
-            add_run(self, record, text)
-        else:
-            add_finding(self, record, text)
-
     # --- emitting ----------------------------------------------------------------------------
     def add_span(
         self,
@@ -248,10 +312,9 @@ class Batch:
         status: str,
         agent: str,
         version: str,
-        extra: dict[str, Any],
+        attributes: str,
         *,
         error_type: str | None = None,
-        error_message: str | None = None,
         model: str | None = None,
         tool: str | None = None,
         input_tokens: int | None = None,
@@ -259,40 +322,63 @@ class Batch:
         cost: float | None = None,
         content_in: str | None = None,
         content_out: str | None = None,
-        events: list[tuple[str, float, dict[str, Any]]] | None = None,
+        events: str | None = None,
     ) -> None:
-        if error_message:
-            extra[A.AGENTNB_ERROR_MESSAGE] = error_message
-        self.spans.append(
-            (  # SPAN_COLUMNS order
-                trace_id, span_id, parent_id, name, op, int(start * 1e6), int(end * 1e6),
-                (end - start) * 1000.0, status, error_type, agent, version, model, tool,
-                input_tokens, output_tokens, cost, content_in, content_out, dumps(extra),
-                dumps([{"name": n, "time": t, "attributes": a} for n, t, a in events])
-                if events
-                else None,
-            )
-        )  # fmt: skip
-        self.span_count += 1
-        if self.otel:
-            row = {
-                "trace_id": trace_id, "operation": op, "agent": agent, "version": version,
-                "model": model, "tool": tool, "input_tokens": input_tokens,
-                "output_tokens": output_tokens, "cost": cost, "error_type": error_type,
-                "input": content_in, "output": content_out, "attributes": extra,
-            }  # fmt: skip
-            self.otel_spans.append(
+        """One span row: `start`/`end` in Unix seconds; `attributes` (those without a column
+        of their own, the error message among them) and `events` as JSON text."""
+        s = self.spans
+        s.trace_id.append(trace_id)
+        s.span_id.append(span_id)
+        s.parent_span_id.append(parent_id)
+        s.name.append(name)
+        s.operation.append(op)
+        s.start.append(start)
+        s.end.append(end)
+        s.status.append(status)
+        s.error_type.append(error_type)
+        s.agent.append(agent)
+        s.version.append(version)
+        s.model.append(model)
+        s.tool.append(tool)
+        s.input_tokens.append(input_tokens)
+        s.output_tokens.append(output_tokens)
+        s.cost.append(cost)
+        s.input.append(content_in)
+        s.output.append(content_out)
+        s.attributes.append(attributes)
+        s.events.append(events)
+
+    def _otel_spans(self) -> list[OtelSpan]:
+        """The span rows as OpenTelemetry spans."""
+        s = self.spans
+        out = []
+        for i in range(len(s)):
+            row = {name: getattr(s, name)[i] for name in _OTEL_COLUMNS}
+            attributes = full_attributes(row)
+            status = s.status[i]
+            message = attributes.get(A.AGENTNB_ERROR_MESSAGE) or row["error_type"] or ""
+            stored = s.events[i]
+            events = json.loads(stored) if stored else ()
+            out.append(
                 OtelSpan(
-                    trace_id=trace_id,
-                    span_id=span_id,
-                    parent_id=parent_id,
-                    name=name,
-                    kind="client" if op == A.OP_CHAT else "internal",
-                    start_ns=int(start * 1e9),
-                    end_ns=int(end * 1e9),
-                    attributes=full_attributes(row),
-                    events=[(n, int(t * 1e9), a) for n, t, a in events or ()],
+                    trace_id=row["trace_id"],
+                    span_id=s.span_id[i],
+                    parent_id=s.parent_span_id[i],
+                    name=s.name[i],
+                    kind="client" if row["operation"] == A.OP_CHAT else "internal",
+                    start_ns=int(s.start[i] * 1e9),
+                    end_ns=int(s.end[i] * 1e9),
+                    attributes=attributes,
+                    events=[(e["name"], int(e["time"] * 1e9), e["attributes"]) for e in events],
                     status=status,
-                    status_message=error_message or error_type or "",
+                    status_message=message if status == "error" else "",
                 )
             )
+        return out
+
+
+_OTEL_COLUMNS = (
+    "trace_id", "operation", "agent", "version", "model", "tool", "input_tokens",
+    "output_tokens", "cost", "error_type", "input", "output", "attributes",
+)  # fmt: skip
+"""The columns `full_attributes()` reads."""

@@ -1,8 +1,11 @@
 """What each span of a run says: names, GenAI attributes, content capture, the run's summary row.
 
-`add_run` turns one recorded run into its rows of a `Batch` (the root `invoke_agent` span, a `chat`
-span per model call, an `execute_tool` span per tool call, a `guard` span per verdict, the `runs`
-row); `add_finding` does the same for a monitor finding. Runs on the writer thread.
+`add_record` turns one recorded run into its rows of a `Batch` (the root `invoke_agent` span, a
+`chat` span per model call, an `execute_tool` span per tool call, a `guard` span per verdict, the
+`runs` row), or a monitor finding into its `monitor` span and `findings` row. Runs on the writer
+thread, where it is most of the ingest cost: span attributes are written as JSON text directly (a
+dict and `json.dumps` per span cost several times more), and each run takes as few Python calls as
+its spans allow.
 """
 
 from __future__ import annotations
@@ -25,85 +28,98 @@ from agentnb.telemetry.records import Batch, Text, dumps, quote, split_model
 if TYPE_CHECKING:
     from agentnb import events as ev
 
-__all__ = ["RunRows", "add_finding", "add_run"]
+__all__ = ["RunRows", "add_finding", "add_record"]
 
 
-def add_run(batch: Batch, record: RunRecord, text: Text) -> None:
-    RunRows(batch, record, text).build()
+def add_record(batch: Batch, record: RunRecord | FindingRecord, text: Text) -> None:
+    """The rows of a finished run or a monitor finding; `text` takes every free-text value."""
+    if isinstance(record, RunRecord):
+        RunRows(batch, record, text).build()
+    else:
+        add_finding(batch, record, text)
 
 
-def _request_cuts(
-    spans: list[SpanDraft], messages: list[Message], first_new: int
-) -> dict[str, int]:
-    """For each chat span, how many of the run's messages its request held.
-
-    A model turn is appended to the conversation as the very object the provider returned unless
-    a guard rewrote or dropped it, so the answer's position is found by identity; a request whose
-    answer is not in the list (failed, blocked, rewritten) held everything up to the previous
-    answer and the tool results that followed it.
-    """
-    position = {id(m): i for i, m in enumerate(messages) if isinstance(m, AssistantMessage)}
-    cuts: dict[str, int] = {}
-    end = min(first_new + 1, len(messages))  # the history and the prompt
-    for span in spans:
-        if span.op != A.OP_CHAT:
-            continue
-        done = span.finished
-        found = position.get(id(done.response.message)) if done is not None else None
-        if found is not None:
-            cuts[span.span_id] = found
-            end = found + 1
-            while end < len(messages) and isinstance(messages[end], ToolResultMessage):
-                end += 1
-        else:
-            cuts[span.span_id] = end
-    return cuts
+def _key(name: str, first: bool = False) -> str:
+    """The JSON text before an attribute's value: `,"name":` (`{"name":` for the first)."""
+    return ("{" if first else ",") + quote(name) + ":"
 
 
-def _layer_events(
-    events: list[ev.LayerEvent] | None, wall: Callable[[float], float], text: Text
-) -> list[tuple[str, float, dict[str, Any]]] | None:
-    if not events:
-        return None
-    out = []
-    for e in events:
-        attrs: dict[str, Any] = {
-            A.AGENTNB_LAYER_NAME: e.layer,
-            A.AGENTNB_LAYER_MODEL: e.model,
-            A.AGENTNB_LAYER_MESSAGE: text(e.message),
-            A.AGENTNB_LAYER_ATTEMPT: e.attempt,
-        }
-        if e.state is not None:
-            attrs[A.AGENTNB_LAYER_STATE] = e.state
-        out.append((f"agentnb.{e.layer}", wall(e.t), attrs))
-    return out
+_PROVIDER_FIRST = _key(A.GEN_AI_PROVIDER_NAME, first=True)
+_STREAM = _key(A.GEN_AI_REQUEST_STREAM)
+_STEP = _key(A.AGENTNB_STEP)
+_SYSTEM_INSTRUCTIONS = _key(A.GEN_AI_SYSTEM_INSTRUCTIONS)
+_FIRST_CHUNK = _key("gen_ai.response.time_to_first_chunk")
+_RESPONSE_MODEL = _key(A.GEN_AI_RESPONSE_MODEL)
+_RESPONSE_ID = _key(A.GEN_AI_RESPONSE_ID)
+_FINISH_REASONS = _key(A.GEN_AI_RESPONSE_FINISH_REASONS)
+_ERROR_MESSAGE = _key(A.AGENTNB_ERROR_MESSAGE)
+_TOOL_FIRST = _key(A.GEN_AI_TOOL_TYPE, first=True) + quote("function")
+_TOOL_CALL_ID = _key(A.GEN_AI_TOOL_CALL_ID)
+_BLOCKED = _key(A.AGENTNB_TOOL_BLOCKED) + "true"
+_GUARD_FIRST = _key(A.AGENTNB_GUARD_NAME, first=True)
+_POINT = _key(A.AGENTNB_GUARD_POINT)
+_OUTCOME = _key(A.AGENTNB_GUARD_OUTCOME)
+_ACTION = _key(A.AGENTNB_GUARD_ACTION)
+_REASON = _key(A.AGENTNB_GUARD_REASON)
+_TARGET = _key(A.AGENTNB_GUARD_TARGET)
+_CONFIG_HASH = _key(A.AGENTNB_CONFIG_HASH)
+_RUN_STATUS = _key(A.AGENTNB_RUN_STATUS)
+_RUN_STEPS = _key(A.AGENTNB_RUN_STEPS)
+_RUN_TOOL_CALLS = _key(A.AGENTNB_RUN_TOOL_CALLS)
+_CAPTURE = _key(A.AGENTNB_CAPTURE_CONTENT)
+
+
+def _redacted(value: str) -> str:
+    return REDACTED
+
+
+def _dropped(value: str) -> None:
+    return None
 
 
 class RunRows:
     """The rows of one finished run."""
 
+    __slots__ = (
+        "_answers", "_output", "_rendered", "agent", "batch", "capture", "content", "draft",
+        "end", "instructions", "model", "provider", "quoted_provider", "result", "run_model",
+        "t0", "text", "trace_id", "version", "wall0",
+    )  # fmt: skip
+
     def __init__(self, batch: Batch, record: RunRecord, text: Text) -> None:
+        draft = record.draft
+        start = draft.start
         self.batch = batch
-        self.record = record
-        self.draft = record.draft
+        self.draft = draft
         self.result = record.result
         self.text = text
-        self.capture = record.draft.capture
+        self.capture = capture = draft.capture
+        # content capture: `full` keeps (redacted) text, `redacted` keeps the shape, `off` drops it
+        self.content: Callable[[str], str | None] = (
+            text if capture == "full" else _redacted if capture == "redacted" else _dropped
+        )
         self._rendered: list[str] = []
-        self._by_id: dict[int, str] = {}
+        self._answers: dict[int, str] = {}
         self._output: tuple[str | None] | None = None
-        self.provider, self.model = split_model(record.draft.start.model)
-        start = record.draft.start
+        self.run_model = start.model
+        self.provider, self.model = split_model(start.model)
+        self.quoted_provider = quote(self.provider)
         self.trace_id = start.run_id
         self.agent = start.agent
         self.version = start.version
-        self.wall = record.draft.wall
+        # `RunDraft.wall()` inlined: a call per timestamp is a noticeable share of a run's rows
+        self.wall0 = start.wall_time
+        self.t0 = start.t
+        self.end = record.end
+        self.instructions = self.system_instructions(start.instructions)
 
-    # content capture: `full` keeps (redacted) text, `redacted` keeps the shape, `off` drops it
-    def content(self, value: str) -> str | None:
-        if self.capture == "full":
-            return self.text(value)
-        return REDACTED if self.capture == "redacted" else None
+    def system_instructions(self, instructions: str) -> str:
+        """`,"gen_ai.system_instructions":…` for every chat span of the run, or "" (no
+        instructions, or capture off). The value is JSON text, like the messages."""
+        content = self.content(instructions) if instructions else None
+        if content is None:
+            return ""
+        return _SYSTEM_INSTRUCTIONS + quote(f'[{{"type":"text","content":{quote(content)}}}]')
 
     def conversation(self, cut: int) -> str | None:
         """The GenAI semantic-convention JSON of the run's first `cut` messages (None when
@@ -111,63 +127,70 @@ class RunRows:
         the conversation so far."""
         if self.capture == "off":
             return None
-        messages, rendered = self.result.messages, self._rendered
-        for m in messages[len(rendered) : cut]:
-            rendered.append(self.message_json(m))
+        rendered = self._rendered
+        if len(rendered) < cut:
+            answers = self._answers
+            for m in self.result.messages[len(rendered) : cut]:
+                seen = answers.get(id(m))
+                rendered.append(self.message_json(m) if seen is None else seen)
         return "[" + ",".join(rendered[:cut]) + "]"
 
     def answer(self, m: Message, finish_reason: str) -> str | None:
-        """The JSON of one model answer, as `gen_ai.output.messages`."""
+        """The JSON of one model answer, as `gen_ai.output.messages` (the message's JSON is kept:
+        the answer reappears in the next request)."""
         if self.capture == "off":
             return None
-        ending = ',"finish_reason":' + quote(finish_reason) + "}]"
-        return "[" + self.message_json(m)[:-1] + ending
+        text = self._answers[id(m)] = self.message_json(m)
+        return f'[{text[:-1]},"finish_reason":{quote(finish_reason)}}}]'
 
     def message_json(self, m: Message) -> str:
-        """One message's JSON, rendered once per run (answers reappear in later requests)."""
-        key = id(m)
-        text = self._by_id.get(key)
-        if text is None:
-            text = self._by_id[key] = self._message_json(m)
-        return text
-
-    def _message_json(self, m: Message) -> str:
         c = self.content
         if isinstance(m, UserMessage):
-            return (
-                '{"role":"user","parts":[{"type":"text","content":'
-                + quote(c(m.content) or "")
-                + "}]}"
-            )
+            content = quote(c(m.content) or "")
+            return f'{{"role":"user","parts":[{{"type":"text","content":{content}}}]}}'
         if isinstance(m, AssistantMessage):
-            parts = []
-            if m.text:
-                parts.append('{"type":"text","content":' + quote(c(m.text) or "") + "}")
+            parts = [f'{{"type":"text","content":{quote(c(m.text) or "")}}}'] if m.text else []
             for call in m.tool_calls:
                 parts.append(
-                    '{"type":"tool_call","id":' + quote(call.id) + ',"name":' + quote(call.name)
-                    + ',"arguments":' + quote(c(call.arguments) or "") + "}"
-                )  # fmt: skip
-            return '{"role":"assistant","parts":[' + ",".join(parts) + "]}"
+                    f'{{"type":"tool_call","id":{quote(call.id)},"name":{quote(call.name)},'
+                    f'"arguments":{quote(c(call.arguments) or "")}}}'
+                )
+            return f'{{"role":"assistant","parts":[{",".join(parts)}]}}'
         assert isinstance(m, ToolResultMessage)
         return (
-            '{"role":"tool","parts":[{"type":"tool_call_response","id":' + quote(m.call_id)
-            + ',"response":' + quote(c(m.content) or "") + "}]}"
-        )  # fmt: skip
+            f'{{"role":"tool","parts":[{{"type":"tool_call_response","id":{quote(m.call_id)},'
+            f'"response":{quote(c(m.content) or "")}}}]}}'
+        )
+
+    def events(self, events: list[ev.LayerEvent]) -> str:
+        """The span events of resilience layers, as JSON text."""
+        out = []
+        for e in events:
+            attrs: dict[str, Any] = {
+                A.AGENTNB_LAYER_NAME: e.layer,
+                A.AGENTNB_LAYER_MODEL: e.model,
+                A.AGENTNB_LAYER_MESSAGE: self.text(e.message),
+                A.AGENTNB_LAYER_ATTEMPT: e.attempt,
+            }
+            if e.state is not None:
+                attrs[A.AGENTNB_LAYER_STATE] = e.state
+            time = self.wall0 + (e.t - self.t0)
+            out.append({"name": f"agentnb.{e.layer}", "time": time, "attributes": attrs})
+        return dumps(out)
 
     def build(self) -> None:
         result = self.result
-        end_wall = self.wall(self.record.end)
-        start_wall = self.draft.start.wall_time
+        end_wall = self.wall0 + (self.end - self.t0)
+        start_wall = self.wall0
         failed = result.error_type or "error"
-        cuts = _request_cuts(self.draft.spans, result.messages, result.new_message_index)
         model_calls = tool_calls = tool_errors = verdicts = blocks = 0
         tools: list[str] = []
         for span in self.draft.spans:
-            if span.op == A.OP_CHAT:
+            op = span.op
+            if op == A.OP_CHAT:
                 model_calls += 1
-                self.chat(span, cuts[span.span_id], end_wall, failed)
-            elif span.op == A.OP_EXECUTE_TOOL:
+                self.chat(span, end_wall, failed)
+            elif op == A.OP_EXECUTE_TOOL:
                 tool_calls += 1
                 name = span.started.call.name
                 if name not in tools:
@@ -178,73 +201,69 @@ class RunRows:
                 verdicts += 1
                 blocks += span.started.outcome == "block"
                 self.guard(span)
-        self.root(start_wall, end_wall, model_calls, tool_calls)
+        self.root(start_wall, end_wall, tool_calls)
         self.run_row(start_wall, end_wall, model_calls, tool_calls, tool_errors, tools,
                      verdicts, blocks)  # fmt: skip
 
-    def chat(self, span: SpanDraft, cut: int, end_wall: float, failed: str) -> None:
+    def chat(self, span: SpanDraft, end_wall: float, failed: str) -> None:
         started: ev.ModelRequestStarted = span.started
         done: ev.ModelResponded | None = span.finished
-        provider, model = self.provider, self.model
-        if started.model != self.draft.start.model:  # a fallback model answered
-            provider, model = split_model(started.model)
-        extra: dict[str, Any] = {
-            A.GEN_AI_PROVIDER_NAME: provider,
-            A.GEN_AI_REQUEST_STREAM: started.stream,
-            A.AGENTNB_STEP: span.step,
-        }
-        inputs = self.conversation(cut)
-        output = None
+        model, provider = self.model, self.quoted_provider
+        if started.model != self.run_model:  # a fallback model answered
+            name, model = split_model(started.model)
+            provider = quote(name)
+        attrs = (
+            f"{_PROVIDER_FIRST}{provider}{_STREAM}{'true' if started.stream else 'false'}"
+            f"{_STEP}{span.step}{self.instructions}"
+        )
         if span.first_chunk is not None:
-            extra["gen_ai.response.time_to_first_chunk"] = span.first_chunk - span.start
-        error_type = error_message = None
+            attrs += _FIRST_CHUNK + dumps(span.first_chunk - span.start)
+        # The request held the run's first `messages` messages (the conversation only grows).
+        inputs = self.conversation(started.messages) if started.messages is not None else None
+        output = error_type = error_message = None
         tokens_in = tokens_out = None
         cost = None
         if done is not None:
             response = done.response
             if response.model:
-                extra[A.GEN_AI_RESPONSE_MODEL] = response.model
+                attrs += _RESPONSE_MODEL + quote(response.model)
             if response.provider_id:
-                extra[A.GEN_AI_RESPONSE_ID] = response.provider_id
+                attrs += _RESPONSE_ID + quote(response.provider_id)
             if response.finish_reason:
-                extra[A.GEN_AI_RESPONSE_FINISH_REASONS] = [response.finish_reason]
+                attrs += f"{_FINISH_REASONS}[{quote(response.finish_reason)}]"
             output = self.answer(response.message, response.finish_reason or "stop")
-            tokens_in = response.usage.input_tokens
-            tokens_out = response.usage.output_tokens
+            usage = response.usage
+            tokens_in, tokens_out = usage.input_tokens, usage.output_tokens
             cost = done.cost
             if done.error:
                 error_type = "error"
                 error_message = self.text(done.error)
-            end = self.wall(span.end if span.end is not None else self.record.end)
+            end = self.wall0 + ((span.end if span.end is not None else self.end) - self.t0)
         else:
             error_type = failed
             error_message = self.text(self.result.error) if self.result.error else None
             end = end_wall
+        if error_message:
+            attrs += _ERROR_MESSAGE + quote(error_message)
         self.batch.add_span(
             self.trace_id, span.span_id, span.parent_id, f"chat {model}", A.OP_CHAT,
-            self.wall(span.start), end, "error" if error_type else "ok", self.agent, self.version,
-            extra, error_type=error_type, error_message=error_message, model=model,
+            self.wall0 + (span.start - self.t0), end, "error" if error_type else "ok", self.agent,
+            self.version, attrs + "}", error_type=error_type, model=model,
             input_tokens=tokens_in, output_tokens=tokens_out, cost=cost, content_in=inputs,
-            content_out=output, events=_layer_events(span.events, self.wall, self.text),
+            content_out=output, events=self.events(span.events) if span.events else None,
         )  # fmt: skip
 
     def tool(self, span: SpanDraft, end_wall: float, failed: str) -> bool:
         started: ev.ToolCallStarted = span.started
         done: ev.ToolCallFinished | None = span.finished
         call = started.call
-        extra: dict[str, Any] = {
-            A.GEN_AI_TOOL_TYPE: "function",
-            A.GEN_AI_TOOL_CALL_ID: call.id,
-            A.AGENTNB_STEP: span.step,
-        }
+        attrs = f"{_TOOL_FIRST}{_TOOL_CALL_ID}{quote(call.id)}{_STEP}{span.step}"
         arguments = self.content(call.arguments)
-        output = None
-        error_type = error_message = None
+        output = error_type = error_message = None
         if done is not None:
-            end = self.wall(span.end if span.end is not None else self.record.end)
+            end = self.wall0 + ((span.end if span.end is not None else self.end) - self.t0)
             if done.error == "blocked":  # a guard's decision (see the guard span), not a failure
-                extra[A.AGENTNB_TOOL_BLOCKED] = True
-                extra[A.AGENTNB_ERROR_MESSAGE] = self.text(done.result)
+                attrs += _BLOCKED + _ERROR_MESSAGE + quote(self.text(done.result))
             elif done.error:
                 error_type = done.error
                 error_message = self.text(done.result)
@@ -254,34 +273,34 @@ class RunRows:
             end = end_wall
             error_type = failed
             error_message = self.text(self.result.error) if self.result.error else None
+        if error_message:
+            attrs += _ERROR_MESSAGE + quote(error_message)
         self.batch.add_span(
             self.trace_id, span.span_id, span.parent_id, f"execute_tool {call.name}",
-            A.OP_EXECUTE_TOOL, self.wall(span.start), end, "error" if error_type else "ok",
-            self.agent, self.version, extra, error_type=error_type, error_message=error_message,
-            tool=call.name, content_in=arguments, content_out=output,
+            A.OP_EXECUTE_TOOL, self.wall0 + (span.start - self.t0), end,
+            "error" if error_type else "ok", self.agent, self.version, attrs + "}",
+            error_type=error_type, tool=call.name, content_in=arguments, content_out=output,
         )  # fmt: skip
         return error_type is not None
 
     def guard(self, span: SpanDraft) -> None:
         v: ev.GuardVerdict = span.started
         reason = self.text(v.reason) if v.reason else None
-        extra: dict[str, Any] = {
-            A.AGENTNB_GUARD_NAME: v.guard,
-            A.AGENTNB_GUARD_POINT: v.point,
-            A.AGENTNB_GUARD_OUTCOME: v.outcome,
-            A.AGENTNB_GUARD_ACTION: v.action,
-            A.AGENTNB_STEP: span.step,
-        }
+        attrs = (
+            f"{_GUARD_FIRST}{quote(v.guard)}{_POINT}{quote(v.point)}{_OUTCOME}{quote(v.outcome)}"
+            f"{_ACTION}{quote(v.action)}{_STEP}{span.step}"
+        )
         if reason:
-            extra[A.AGENTNB_GUARD_REASON] = reason
+            attrs += _REASON + quote(reason)
         if v.target is not None:
-            extra[A.AGENTNB_GUARD_TARGET] = v.target
-        start = self.wall(span.start)
-        end = self.wall(span.end if span.end is not None else span.start)
+            attrs += _TARGET + quote(v.target)
+        start = self.wall0 + (span.start - self.t0)
+        end = self.wall0 + ((span.end if span.end is not None else span.start) - self.t0)
+        failed = v.outcome == "error"
         self.batch.add_span(
             self.trace_id, span.span_id, span.parent_id, f"guard {v.guard}", A.OP_GUARD, start,
-            end, "error" if v.outcome == "error" else "ok", self.agent, self.version, extra,
-            error_type="guard_error" if v.outcome == "error" else None,
+            end, "error" if failed else "ok", self.agent, self.version, attrs + "}",
+            error_type="guard_error" if failed else None,
         )  # fmt: skip
         self.batch.verdicts.append(
             (
@@ -301,23 +320,26 @@ class RunRows:
             )
         )  # VERDICT_COLUMNS order
 
-    def root(self, start: float, end: float, model_calls: int, tool_calls: int) -> None:
+    def root(self, start: float, end: float, tool_calls: int) -> None:
         r = self.result
-        s = self.draft.start
-        extra: dict[str, Any] = {
-            A.GEN_AI_PROVIDER_NAME: self.provider,
-            A.AGENTNB_CONFIG_HASH: s.config_hash,
-            A.AGENTNB_RUN_STATUS: r.status,
-            A.AGENTNB_RUN_STEPS: len(r.steps),
-            A.AGENTNB_RUN_TOOL_CALLS: tool_calls,
-            A.AGENTNB_CAPTURE_CONTENT: self.capture,
-        }
+        attrs = (
+            f"{_PROVIDER_FIRST}{self.quoted_provider}"
+            f"{_CONFIG_HASH}{quote(self.draft.start.config_hash)}{_RUN_STATUS}{quote(r.status)}"
+            f"{_RUN_STEPS}{len(r.steps)}{_RUN_TOOL_CALLS}{tool_calls}"
+            f"{_CAPTURE}{quote(self.capture)}"
+        )
+        if r.error:
+            attrs += _ERROR_MESSAGE + quote(self.text(r.error))
         inputs = output = None
         if self.capture != "off":
-            first = r.messages[r.new_message_index] if r.messages[r.new_message_index :] else None
+            index = r.new_message_index
+            first = r.messages[index] if index < len(r.messages) else None
             if not (isinstance(first, UserMessage) and first.content == r.prompt):
-                first = UserMessage(r.prompt)  # a guard rewrote the prompt the model saw
-            inputs = "[" + self.message_json(first) + "]"
+                inputs = "[" + self.message_json(UserMessage(r.prompt)) + "]"  # a guard rewrote it
+            elif index < len(self._rendered):  # the first request's last message
+                inputs = "[" + self._rendered[index] + "]"
+            else:
+                inputs = "[" + self.message_json(first) + "]"
             text = self.output_text()
             if text is not None:
                 output = (
@@ -326,14 +348,14 @@ class RunRows:
                     + '}],"finish_reason":"stop"}]'
                 )
         failed = r.status in ("error", "cancelled")
+        events = self.draft.root_events
         self.batch.add_span(
             self.trace_id, self.draft.root_id, None, f"invoke_agent {self.agent}",
             A.OP_INVOKE_AGENT, start, end, "error" if failed else "ok", self.agent, self.version,
-            extra, error_type=(r.error_type or r.status) if failed else None,
-            error_message=self.text(r.error) if r.error else None, model=self.model,
-            input_tokens=r.usage.input_tokens, output_tokens=r.usage.output_tokens, cost=r.cost,
-            content_in=inputs, content_out=output,
-            events=_layer_events(self.draft.root_events, self.wall, self.text),
+            attrs + "}", error_type=(r.error_type or r.status) if failed else None,
+            model=self.model, input_tokens=r.usage.input_tokens,
+            output_tokens=r.usage.output_tokens, cost=r.cost, content_in=inputs,
+            content_out=output, events=self.events(events) if events else None,
         )  # fmt: skip
 
     def output_text(self) -> str | None:
@@ -352,7 +374,6 @@ class RunRows:
     ) -> None:  # fmt: skip
         r = self.result
         s = self.draft.start
-        provider = self.provider
         prompt = self.content(r.prompt)
         output = self.output_text()
         error = self.text(r.error) if r.error else None
@@ -363,7 +384,7 @@ class RunRows:
                 self.version,
                 s.config_hash,
                 s.model,
-                provider,
+                self.provider,
                 r.status,
                 r.error_type,
                 error,
@@ -385,8 +406,11 @@ class RunRows:
                 output,
             )
         )  # RUN_COLUMNS order
-        searchable = [prompt, output] if self.capture == "full" else []
-        self.batch.texts.append(" \n".join(t for t in (*searchable, error) if t))
+        if self.capture == "full" and (prompt or output):
+            searchable = (prompt, output, error) if error else (prompt, output)
+            self.batch.texts.append(" \n".join(filter(None, searchable)))
+        else:
+            self.batch.texts.append(error or "")
 
 
 def add_finding(batch: Batch, record: FindingRecord, text: Text) -> None:
@@ -406,7 +430,7 @@ def add_finding(batch: Batch, record: FindingRecord, text: Text) -> None:
         extra[A.AGENTNB_MONITOR_EVIDENCE] = evidence
     batch.add_span(
         e.run_id, span_id, root_span_id(e.run_id), f"monitor {e.monitor}", A.OP_MONITOR,
-        record.wall, record.wall, "ok", e.agent, "", extra,
+        record.wall, record.wall, "ok", e.agent, "", dumps(extra),
     )  # fmt: skip
     batch.findings.append(
         (

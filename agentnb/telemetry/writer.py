@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 from agentnb.telemetry.settings import Settings, current, resolve_retention, resolve_uri
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from agentnb.telemetry.lance import Connection
     from agentnb.telemetry.otel import Consumers
     from agentnb.telemetry.recorder import FindingRecord, RunRecord
@@ -53,8 +55,8 @@ log = logging.getLogger("agentnb.telemetry")
 _RETRIES = (0.1, 0.5, 2.0)
 _CHUNK = 2_500
 """Records per Arrow batch (one commit per table each): big enough that a commit's fixed cost
-(6-12 ms) is small per row, small enough that building one chunk's rows (Python) overlaps with
-embedding and committing the previous one (numpy and LanceDB release the GIL)."""
+(6-12 ms) is small per row, small enough that building one chunk's rows and tables (Python)
+overlaps with committing the previous one (LanceDB releases the GIL)."""
 _MAINTENANCE_PERIOD = 60.0
 """Seconds between maintenance checks while idle (retention, indexes of quiet stores)."""
 _RETENTION_PERIOD = 3600.0
@@ -199,7 +201,11 @@ class Writer:
 
     def _write(self, records: list[RunRecord | FindingRecord]) -> None:
         """Rows for `records`, appended in chunks of `_CHUNK` records: while one chunk is being
-        committed (LanceDB releases the GIL), the next one is built."""
+        committed (LanceDB releases the GIL), the next one is built.
+
+        Building a chunk's rows and its Arrow tables (embedding its runs) both hold the GIL most
+        of the time, so both happen on this thread: the committing thread only appends.
+        """
         try:
             conn = self.connection()
             consumers = self.consumers()
@@ -215,26 +221,32 @@ class Writer:
             except Exception as exc:
                 self._fail(f"building rows failed: {exc!r}", len(chunk), exc)
                 continue
+            try:
+                tables = batch.tables(conn.embedder)
+            except Exception as exc:
+                self._fail(f"building Arrow tables failed: {exc!r}", len(batch.runs), exc)
+                continue
             if committing is not None:
                 committing.join()
             if i + _CHUNK >= len(records):  # the last (usually the only) chunk: commit here
-                self._commit(conn, batch, consumers)
+                self._commit(conn, tables, batch, consumers)
                 committing = None
             else:
                 committing = threading.Thread(
-                    target=self._commit, args=(conn, batch, consumers), daemon=True
+                    target=self._commit, args=(conn, tables, batch, consumers), daemon=True
                 )
                 committing.start()
         if committing is not None:
             committing.join()
 
-    def _commit(self, conn: Connection, batch: Batch, consumers: Consumers | None) -> None:
-        """Arrow tables of `batch` (embedding its runs) appended to LanceDB; spans exported."""
-        try:
-            tables = batch.tables(conn.embedder)
-        except Exception as exc:
-            self._fail(f"building Arrow tables failed: {exc!r}", len(batch.runs), exc)
-            return
+    def _commit(
+        self,
+        conn: Connection,
+        tables: dict[str, pa.Table],
+        batch: Batch,
+        consumers: Consumers | None,
+    ) -> None:
+        """The Arrow tables of `batch` appended to LanceDB; its spans exported."""
         for name, data in tables.items():
             for attempt, pause in enumerate((*_RETRIES, None)):
                 try:

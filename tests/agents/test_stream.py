@@ -24,6 +24,7 @@ async def test_event_sequence_of_a_tool_run(script: Script) -> None:
         "fx",
         model=script(tool_call("convert", amount=10, currency="GBP"), "7.9 GBP"),
         tools=[convert],
+        instructions="Convert money.",
     )
     events = [event async for event in agent.stream("10 EUR in GBP?")]
 
@@ -47,13 +48,14 @@ async def test_event_sequence_of_a_tool_run(script: Script) -> None:
     assert result is agent.last_result
     assert (result.status, result.output) == ("ok", "7.9 GBP")
     assert {getattr(e, "run_id", None) for e in events} == {result.run_id}
-    assert (started.agent, started.version, started.model, started.prompt, started.config_hash) == (
-        "fx",
-        "0.1.0",
-        "function:scripted",
-        "10 EUR in GBP?",
-        agent.config_hash,
-    )
+    assert (
+        started.agent,
+        started.version,
+        started.model,
+        started.prompt,
+        started.config_hash,
+        started.instructions,
+    ) == ("fx", "0.1.0", "function:scripted", "10 EUR in GBP?", agent.config_hash, "Convert money.")
     assert [(e.kind, e.step) for e in events[1:-1]] == [  # type: ignore[union-attr]
         ("model_request", 1),
         ("model_response", 1),
@@ -78,6 +80,10 @@ async def test_event_sequence_of_a_tool_run(script: Script) -> None:
     request = events[1]
     assert isinstance(request, ev.ModelRequestStarted)
     assert request.stream
+    # each request holds the run's first `messages` messages: the prompt, then the tool round too
+    requests = [e for e in events if isinstance(e, ev.ModelRequestStarted)]
+    assert [e.messages for e in requests] == [1, 3]
+    assert [m.role for m in result.messages] == ["user", "assistant", "tool", "assistant"]
     delta = events[7]
     assert isinstance(delta, ev.TextDelta)
     assert delta.text == "7.9 GBP"

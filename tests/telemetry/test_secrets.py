@@ -11,7 +11,7 @@ import pytest
 
 from agentnb import Agent, FunctionModel, guard, monitor, telemetry, tool, tool_call
 from agentnb.models import ModelRequest
-from agentnb.secrets import add_secret_names
+from agentnb.secrets import add_secret_names, redact
 from agentnb.telemetry.lance import DATA_TABLES
 from tests.telemetry.otlp_receiver import OtlpReceiver
 
@@ -67,6 +67,7 @@ def test_a_planted_key_appears_in_no_table_file_or_otlp_payload(
             tools=[lookup],
             guards=[flag_keys],
             monitors=[echo],
+            instructions=f"You look up accounts ({MARKER}) with the service key {API_KEY}.",
         )
         result = agent.run_sync(f"Find my account, {MARKER}, my key is {API_KEY}")
         assert API_KEY in str(result.output)  # the run itself is untouched
@@ -94,4 +95,24 @@ def test_a_planted_key_appears_in_no_table_file_or_otlp_payload(
     assert "[REDACTED]" in text
     spans = {s["name"]: s for s in receiver.spans()}
     assert "[REDACTED]" in spans["execute_tool lookup"]["attributes"]["gen_ai.tool.call.result"]
+    assert json.loads(spans["chat leaky"]["attributes"]["gen_ai.system_instructions"]) == [
+        {
+            "type": "text",
+            "content": f"You look up accounts ({MARKER}) with the service key [REDACTED].",
+        }
+    ]
     assert json.loads(spans["invoke_agent leaky"]["attributes"]["gen_ai.output.messages"])
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "Bearer abcdefghijklmnop",
+        "bearer abc.def~ghi+jk/l=",
+        "BEARER\tabcdefghijklm",
+        "bEaReR  0123456789ab",
+    ],
+)
+def test_bearer_tokens_are_redacted_whatever_their_case(token: str) -> None:
+    assert redact(f"auth: {token} end") == "auth: [REDACTED] end"
+    assert redact(f"auth: {token[:6]} short end") == f"auth: {token[:6]} short end"

@@ -14,7 +14,7 @@ import pytest
 
 from agentnb import Agent, FunctionModel, ToolFailed, UserError, telemetry, tool, tool_call
 from agentnb.guards import guard
-from agentnb.models import ModelRequest
+from agentnb.models import AssistantMessage, ModelRequest
 from agentnb.telemetry import SCHEMA_VERSION
 from agentnb.telemetry.lance import SchemaMismatch
 
@@ -150,6 +150,73 @@ def test_a_run_lands_in_the_store_with_its_span_tree(
     assert root.start_time <= chat.start_time <= tool_span.start_time <= root.end_time
     assert "invoke_agent fx" in str(trace)
     assert "execute_tool convert" in str(trace)
+
+
+def test_each_chat_span_holds_the_exact_request_though_a_guard_rewrites_every_turn(
+    recording: Recording, store: telemetry.Store
+) -> None:
+    received: list[int] = []
+
+    def model(request: ModelRequest) -> Any:
+        received.append(len(request.messages))  # the run's conversation, as the model saw it
+        return fx_model(request)
+
+    @guard("model_output")
+    def polite(turn: AssistantMessage) -> str:
+        return "Sure. " + turn.text  # no turn reaches the conversation as the model sent it
+
+    agent = recording(
+        "fx",
+        model=FunctionModel(model),
+        tools=[convert],
+        guards=[polite],
+        instructions="You convert money.",
+    )
+    result = agent.run_sync("How much is 12.5 dollars in GBP?")
+    first, second = store.trace(result.trace_id).find("chat")
+
+    prompt = {"role": "user", "parts": [{"type": "text", "content": result.prompt}]}
+    assert received == [1, 3]
+    assert json.loads(first.attributes["gen_ai.input.messages"]) == [prompt]
+    assert json.loads(second.attributes["gen_ai.input.messages"]) == [
+        prompt,
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "text", "content": "Sure. "},
+                {
+                    "type": "tool_call",
+                    "id": "call_convert",
+                    "name": "convert",
+                    "arguments": '{"amount": 12.5, "currency": "GBP"}',
+                },
+            ],
+        },
+        {
+            "role": "tool",
+            "parts": [
+                {
+                    "type": "tool_call_response",
+                    "id": "call_convert",
+                    "response": '{"amount":10.0,"currency":"GBP"}',
+                }
+            ],
+        },
+    ]
+    assert json.loads(second.attributes["gen_ai.output.messages"]) == [  # before the rewrite
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": "12.5 USD is 10.0 GBP."}],
+            "finish_reason": "stop",
+        }
+    ]
+    for chat in (first, second):
+        assert json.loads(chat.attributes["gen_ai.system_instructions"]) == [
+            {"type": "text", "content": "You convert money."}
+        ]
+    root = store.trace(result.trace_id).root
+    assert root is not None
+    assert "gen_ai.system_instructions" not in root.attributes  # a request's, on chat spans
 
 
 def test_runs_returns_one_row_per_run_newest_first(
@@ -339,7 +406,9 @@ def test_a_keyboard_interrupt_mid_run_is_stored_as_cancelled(
 
 
 def test_content_capture_modes(recording: Recording, monkeypatch: pytest.MonkeyPatch) -> None:
-    agent = recording("fx", model=FunctionModel(fx_model), tools=[convert])
+    agent = recording(
+        "fx", model=FunctionModel(fx_model), tools=[convert], instructions="Convert 12.5 USD."
+    )
     telemetry.configure(capture="redacted")
     redacted = agent.run_sync("How much is 12.5 dollars in GBP?")
     monkeypatch.setenv("AGENTNB_CAPTURE_CONTENT", "off")
@@ -356,11 +425,15 @@ def test_content_capture_modes(recording: Recording, monkeypatch: pytest.MonkeyP
     assert tool_r["gen_ai.tool.call.id"] == "call_convert"  # the structure stays
     chat_r = store.trace(redacted.trace_id).find("chat")[0].attributes
     assert "12.5" not in chat_r["gen_ai.input.messages"]
+    assert json.loads(chat_r["gen_ai.system_instructions"]) == [
+        {"type": "text", "content": "[REDACTED]"}
+    ]
     off_trace = store.trace(off.trace_id)
     for span in off_trace.spans:
         assert not {
             "gen_ai.input.messages",
             "gen_ai.output.messages",
+            "gen_ai.system_instructions",
             "gen_ai.tool.call.arguments",
             "gen_ai.tool.call.result",
         } & set(span.attributes)
