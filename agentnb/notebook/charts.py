@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
 import math
 import re
 from collections.abc import Collection, Mapping
@@ -24,7 +23,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from agentnb.errors import MissingDependency
-from agentnb.notebook.plot import _FONT, PLOTLY_MIME, _num, _plain, _ticks
+from agentnb.notebook.plot import _FONT, _num, _plain, _ticks, figure_bundle
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -75,26 +74,13 @@ def chart_bundle(
     include: Collection[str] | None = None,
     exclude: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """The display bundle of a chart: plotly's JSON, the static SVG fallback, a line of text."""
-    from agentnb.notebook.display import select
-
-    spec: dict[str, Any] | None = None
-
-    def figure_json() -> dict[str, Any]:
-        nonlocal spec
-        if spec is None:
-            spec = json.loads(fig.to_json())
-            spec["config"] = {"displaylogo": False}
-        return spec
-
-    return select(
-        {
-            PLOTLY_MIME: figure_json,
-            "text/html": lambda: svg_bars(figure_json()),
-            "text/plain": lambda: f"<{_plain(_title(figure_json()))}: {len(fig.data)} traces>",
-        },
+    """The display bundle of a chart: plotly's JSON, the static SVG bars, a line of text."""
+    return figure_bundle(
+        fig,
         include,
         exclude,
+        fallback=svg_bars,
+        plain=lambda spec: f"<{_plain(_title(spec))}: {len(fig.data)} traces>",
     )
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from html import escape, unescape
 from typing import TYPE_CHECKING, Any
 
@@ -181,8 +181,12 @@ def figure_bundle(
     fig: go.Figure,
     include: Collection[str] | None = None,
     exclude: Collection[str] | None = None,
+    *,
+    fallback: Callable[[dict[str, Any]], str] | None = None,
+    plain: Callable[[dict[str, Any]], str] | None = None,
 ) -> dict[str, Any]:
-    """The display bundle of a figure: plotly's JSON, the static SVG fallback, a line of text."""
+    """The display bundle of a figure: plotly's JSON, a static SVG fallback drawn from that JSON
+    by `fallback` (default: the timeline), and a line of text (`plain`)."""
     from agentnb.notebook.display import select
 
     spec: dict[str, Any] | None = None
@@ -197,8 +201,10 @@ def figure_bundle(
     return select(
         {
             PLOTLY_MIME: figure_json,
-            "text/html": lambda: svg_timeline(figure_json()),
-            "text/plain": lambda: f"<{type(fig).__name__}: {len(fig.data)} traces>",
+            "text/html": lambda: (fallback or svg_timeline)(figure_json()),
+            "text/plain": lambda: (
+                plain(figure_json()) if plain else f"<{type(fig).__name__}: {len(fig.data)} traces>"
+            ),
         },
         include,
         exclude,
