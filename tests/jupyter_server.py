@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -169,3 +170,34 @@ class JupyterServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def serve_notebook(
+    base: Path, name: str, cells: list[str], env: dict[str, str]
+) -> Iterator[JupyterServer]:
+    """A running JupyterServer under `base` whose root holds `name` made of these code cells."""
+    import shutil
+
+    import nbformat
+
+    server = JupyterServer(base, env=env)
+    server.root.mkdir(parents=True)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, server.root / name)
+    with server:
+        yield server
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def run_all_cells(page: Any, server: JupyterServer, name: str) -> None:
+    """Open notebook `name` in Lab, wait for its kernel, and run all its cells from the menu."""
+    from playwright.sync_api import expect
+
+    page.set_default_timeout(30_000)
+    page.goto(server.url(f"lab/tree/{name}", reset=""))
+    expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=60_000)
+    idle = page.locator(".jp-StatusBar-Widget").filter(has_text="Idle").first
+    expect(idle).to_be_visible(timeout=60_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()

@@ -54,8 +54,10 @@ class Resolved:
     monitors: list[Monitor]
 
 
-def _output_reference(output_type: Any) -> str | dict[str, Any]:
-    """How a Python output type is written in a config file."""
+def output_reference(output_type: Any) -> str | dict[str, Any] | None:
+    """How a Python output type is written in a config file (None: no output type)."""
+    if output_type is None:
+        return None
     if (
         isinstance(output_type, type)
         and output_type.__name__ in _BUILTIN_OUTPUTS
@@ -264,7 +266,3 @@ def resolve(
         raise ConfigError(config.name, problems)
     assert resolved_model is not None
     return Resolved(config, bound, resolved_model, output, bound_guards, bound_monitors)
-
-
-def output_reference(output_type: Any) -> str | dict[str, Any] | None:
-    return None if output_type is None else _output_reference(output_type)

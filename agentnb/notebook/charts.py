@@ -22,8 +22,14 @@ from collections.abc import Collection, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from agentnb.errors import MissingDependency
-from agentnb.notebook.plot import _FONT, _num, _plain, _ticks, figure_bundle
+from agentnb.notebook.plot import (
+    _FONT,
+    _num,
+    _plain,
+    _ticks,
+    figure_bundle,
+    static_fallback_class,
+)
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -38,29 +44,7 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})")
 @functools.cache
 def chart_class() -> type[go.Figure]:
     """`ChartFigure`, created on first use so that importing this module does not load plotly."""
-    try:
-        import plotly.graph_objects as go
-    except ImportError:
-        raise MissingDependency("plotly", "notebook", "The dashboard") from None
-
-    class ChartFigure(go.Figure):  # type: ignore[misc]
-        """A plotly `Figure` displayed with a static SVG fallback (`agentnb.notebook.charts`)."""
-
-        # plotly's `_ipython_display_` would send the figure through `plotly.io` renderers,
-        # which in a kernel emit the plotly JSON alone (see `agentnb.notebook.plot`).
-        _ipython_display_ = None
-
-        def _repr_mimebundle_(
-            self,
-            include: Collection[str] | None = None,
-            exclude: Collection[str] | None = None,
-            **kwargs: Any,
-        ) -> dict[str, Any]:
-            return chart_bundle(self, include, exclude)
-
-    ChartFigure.__module__ = __name__
-    ChartFigure.__qualname__ = "ChartFigure"  # pickles by reference: see `__getattr__`
-    return ChartFigure
+    return static_fallback_class("ChartFigure", __name__, "The dashboard", chart_bundle)
 
 
 def __getattr__(name: str) -> Any:

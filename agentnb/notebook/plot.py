@@ -143,17 +143,17 @@ def timeline(result: RunResult | Mapping[str, Any]) -> go.Figure:
     return fig
 
 
-@functools.cache
-def figure_class() -> type[go.Figure]:
-    """`TraceFigure`, created on first use so that importing this module does not load plotly."""
+def static_fallback_class(
+    name: str, module: str, feature: str, bundle: Callable[..., dict[str, Any]]
+) -> type[go.Figure]:
+    """A `go.Figure` subclass named `module.name` that displays as `bundle(fig, include,
+    exclude)`; plotly is imported here, on first use, never when the module loads."""
     try:
         import plotly.graph_objects as go
     except ImportError:
-        raise MissingDependency("plotly", "notebook", "result.plot()") from None
+        raise MissingDependency("plotly", "notebook", feature) from None
 
-    class TraceFigure(go.Figure):  # type: ignore[misc]
-        """A plotly `Figure` whose display adds a static HTML fallback (`agentnb.notebook.plot`)."""
-
+    class StaticFallbackFigure(go.Figure):  # type: ignore[misc]
         # IPython calls `_ipython_display_` before any `_repr_*_`: plotly's sends the figure
         # through `plotly.io` renderers, which in a kernel emit the plotly JSON alone.
         _ipython_display_ = None
@@ -164,11 +164,21 @@ def figure_class() -> type[go.Figure]:
             exclude: Collection[str] | None = None,
             **kwargs: Any,
         ) -> dict[str, Any]:
-            return figure_bundle(self, include, exclude)
+            return bundle(self, include, exclude)
 
-    TraceFigure.__module__ = __name__
-    TraceFigure.__qualname__ = "TraceFigure"  # pickles by reference: see `__getattr__`
-    return TraceFigure
+    StaticFallbackFigure.__name__ = name
+    StaticFallbackFigure.__module__ = module
+    StaticFallbackFigure.__qualname__ = name  # pickles by reference: via the module's __getattr__
+    StaticFallbackFigure.__doc__ = (
+        f"A plotly `Figure` displayed with a static SVG fallback ({module})."
+    )
+    return StaticFallbackFigure
+
+
+@functools.cache
+def figure_class() -> type[go.Figure]:
+    """`TraceFigure`, created on first use so that importing this module does not load plotly."""
+    return static_fallback_class("TraceFigure", __name__, "result.plot()", figure_bundle)
 
 
 def __getattr__(name: str) -> Any:

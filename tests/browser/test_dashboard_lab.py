@@ -8,14 +8,18 @@ renderer, and choosing an agent in the dropdown reaches the kernel and redraws t
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from tests.jupyter_server import BROWSER_ARGS, CHROMIUM, JupyterServer
+from tests.jupyter_server import (
+    BROWSER_ARGS,
+    CHROMIUM,
+    JupyterServer,
+    run_all_cells,
+    serve_notebook,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "lab"
@@ -55,14 +59,7 @@ Agent("fx", model="offline", version="2.0.0").run_sync("hello")""",
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     base = tmp_path_factory.mktemp("dashboard")
-    server = JupyterServer(base, env={"AGENTNB_PROGRESS": "off"})
-    server.root.mkdir(parents=True)
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, server.root / "dashboard.ipynb")
-    with server:
-        yield server
-    shutil.rmtree(base, ignore_errors=True)
+    yield from serve_notebook(base, "dashboard.ipynb", CELLS, {"AGENTNB_PROGRESS": "off"})
 
 
 def test_the_dashboard_widget_refilters_its_charts(lab: JupyterServer) -> None:
@@ -73,13 +70,7 @@ def test_the_dashboard_widget_refilters_its_charts(lab: JupyterServer) -> None:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1300})
-            page.set_default_timeout(30_000)
-            page.goto(lab.url("lab/tree/dashboard.ipynb", reset=""))
-            expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=60_000)
-            idle = page.locator(".jp-StatusBar-Widget").filter(has_text="Idle").first
-            expect(idle).to_be_visible(timeout=60_000)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            run_all_cells(page, lab, "dashboard.ipynb")
 
             summary = page.locator(".widget-html", has_text="last 24h")
             expect(summary).to_contain_text("all agents · last 24h: 4 runs", timeout=60_000)

@@ -8,14 +8,18 @@ reaches a kernel whose main thread is blocked (through agentnb's subshell).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from tests.jupyter_server import BROWSER_ARGS, CHROMIUM, JupyterServer
+from tests.jupyter_server import (
+    BROWSER_ARGS,
+    CHROMIUM,
+    JupyterServer,
+    run_all_cells,
+    serve_notebook,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "lab"
@@ -55,14 +59,7 @@ guards:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     base = tmp_path_factory.mktemp("live-widgets")
-    server = JupyterServer(base, env={"AGENTNB_TELEMETRY": "off"})
-    server.root.mkdir(parents=True)
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, server.root / "approve.ipynb")
-    with server:
-        yield server
-    shutil.rmtree(base, ignore_errors=True)
+    yield from serve_notebook(base, "approve.ipynb", CELLS, {"AGENTNB_TELEMETRY": "off"})
 
 
 def test_a_person_approves_a_call_while_the_run_waits(lab: JupyterServer) -> None:
@@ -73,13 +70,7 @@ def test_a_person_approves_a_call_while_the_run_waits(lab: JupyterServer) -> Non
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(30_000)
-            page.goto(lab.url("lab/tree/approve.ipynb", reset=""))
-            expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=60_000)
-            idle = page.locator(".jp-StatusBar-Widget").filter(has_text="Idle").first
-            expect(idle).to_be_visible(timeout=60_000)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            run_all_cells(page, lab, "approve.ipynb")
 
             # The run waits at the approval: progress shows the tool, the cell is still running.
             approve = page.locator(".widget-button", has_text="Approve")
