@@ -21,160 +21,26 @@ own name ("without keeping the aspect") or on/off words ("turn off", "disable", 
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
+from agentnb.models._argparams import STOP, Param, aliases, concept, params_of
 from agentnb.models._argtokens import Candidate, Reading, Token, read, stem
 
-__all__ = ["enum_of", "enum_words", "fill_arguments"]
+__all__ = ["fill_arguments", "supplied"]
 
-_STOP = frozenset(
-    """a an the of to in on for from by with and or is are be was it this that what how much many
-    me my i you your we our please can could would do does get give tell show at as into its their
-    them they which who e g eg new value number""".split()
-)
-_GROUPS = {
-    "money": "$ dollar usd euro eur € pound gbp £ yen jpy ¥ buck cash money price cost amount",
-    "percent": "% percent pct",
-    "width": "width wide",
-    "height": "height high tall",
-    "people": "people person passenger adult traveller traveler guest",
-    "minute": "minute min mins",
-    "max": "max maximum under below most less cheaper within",
-    "why": "why because reason since",
-    "number": "number no num #",
-}
-_CONCEPT = {stem(w): concept for concept, words in _GROUPS.items() for w in words.split()}
-_ALIAS_GROUPS = tuple(
-    group.split()
-    for group in (
-        "km kms kilometer kilometre",
-        "mi mile",
-        "m meter metre",
-        "ft feet foot",
-        "cm centimeter centimetre",
-        "kg kilo kilogram",
-        "lb lbs pound",
-        "g gram",
-        "celsius centigrade",
-        "fahrenheit",
-        "usd dollar $ buck",
-        "eur euro €",
-        "gbp pound sterling £",
-        "jpy yen ¥",
-    )
-)
-_ALIASES = [{stem(w) for w in group} for group in _ALIAS_GROUPS]
-_FROM_NAMES = frozenset({"from", "source", "origin", "sender", "src"})
-_TO_NAMES = frozenset({"to", "target", "destination", "dest", "into", "recipient"})
-_ID_WORDS = frozenset(
-    "id ids number code ref sku account acct key order invoice ticket identifier".split()
-)
-_FREE_TEXT = frozenset({"query", "q", "text", "question", "prompt", "message", "content", "input"})
-_PATH_WORDS = frozenset({"path", "file", "filename", "image", "photo", "document"})
 _SWITCH = frozenset({stem(w) for w in ("enabled", "enable", "active", "on", "activated")})
 _BOOL_GENERIC = frozenset({"only", "is", "has", "use", "allow", "should", "flag", "in", "with"})
 _NEGATIVE = frozenset(
     "no not don't dont never without disable disabled deactivate off stop false none".split()
 )
 _POSITIVE = frozenset("enable enabled activate yes true start".split())
-_PHRASE_STOP = _STOP | frozenset(
+_PHRASE_END = STOP | frozenset(
     "under below over above less more cheaper costing priced only max min that which with".split()
 )
 _ARTICLES = frozenset({"a", "an", "the", "some", "any"})
 _BREAKS = frozenset({"and", "but", "then", "or"})
 _BEFORE = (1.0, 0.7, 0.5)
 _AFTER = (1.0, 0.6)
-_SOFT_ENUM = re.compile(r"^(?:one of\s+)?([\w-]+(?:,\s*[\w-]+)*,?\s+or\s+[\w-]+)\.?$")
-_SPLIT = re.compile(r",\s*|\s+or\s+")
-_CAMEL = re.compile(r"([a-z])([A-Z])")
-_CONCEPT_WORD = re.compile(r"[A-Za-z']+|[$€£¥%#]")
-
-
-@dataclass(slots=True)
-class _Param:
-    name: str
-    kind: str  # integer number boolean date email id path free string list enum object
-    required: bool
-    keys: dict[str, float]  # concept → weight
-    name_keys: frozenset[str]
-    role: str | None  # "from", "to" or None
-    enum: tuple[Any, ...] = ()
-
-
-def _concepts(text: str) -> list[str]:
-    spaced = _CAMEL.sub(r"\1 \2", text).replace("_", " ")
-    found = []
-    for word in _CONCEPT_WORD.findall(spaced):
-        lowered = word.lower()
-        if lowered not in _STOP:
-            key = stem(lowered)
-            found.append(_CONCEPT.get(key, key))
-    return found
-
-
-def enum_of(prop: dict[str, Any], root: dict[str, Any]) -> list[Any]:
-    """The allowed values of a schema property: inline, in `anyOf`, or behind a `$defs` ref."""
-    if "enum" in prop:
-        return list(prop["enum"])
-    ref = prop.get("$ref") or next(
-        (a.get("$ref") for a in prop.get("anyOf", []) if "$ref" in a), None
-    )
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        return list(root.get("$defs", {}).get(ref.split("/")[-1], {}).get("enum", []))
-    return list(next((a["enum"] for a in prop.get("anyOf", []) if "enum" in a), []))
-
-
-def _plain(prop: dict[str, Any]) -> dict[str, Any]:
-    """The non-null branch of an `Optional[...]` (`anyOf: [X, {type: null}]`)."""
-    branches = [a for a in prop.get("anyOf", []) if a.get("type") != "null"]
-    return branches[0] if len(branches) == 1 else prop
-
-
-def _role(name_words: list[str], description: str) -> str | None:
-    if _FROM_NAMES & set(name_words):
-        return "from"
-    if _TO_NAMES & set(name_words):
-        return "to"
-    # Only a closing preposition: "the city to fly from"; not the "to" of "dollars to refund".
-    words = description.lower().rstrip(" .").split()
-    last = words[-1] if words else ""
-    return "from" if last == "from" else ("to" if last in ("to", "into") else None)
-
-
-def _param(name: str, prop: dict[str, Any], root: dict[str, Any], required: bool) -> _Param:
-    description = str(prop.get("description", ""))
-    plain = _plain(prop)
-    enum = enum_of(prop, root)
-    name_words = [w.lower() for w in _CAMEL.sub(r"\1 \2", name).replace("_", " ").split()]
-    soft = _SOFT_ENUM.match(description.strip())
-    if not enum and soft and plain.get("type") == "string":
-        enum = [v for v in _SPLIT.split(soft.group(1)) if v]
-    kind = str(plain.get("type", "string"))
-    words = set(name_words) | {w.lower() for w in description.split()}
-    if enum:
-        kind = "enum"
-    elif kind == "array":
-        kind = "list"
-    elif kind == "string":
-        if plain.get("format") == "date" or {"date", "day"} & set(name_words):
-            kind = "date"
-        elif "email" in name.lower():
-            kind = "email"
-        elif name.lower() in _FREE_TEXT:
-            kind = "free"
-        elif _ID_WORDS & set(name_words) or {"id", "identifier"} & words:
-            kind = "id"
-        elif _PATH_WORDS & set(name_words):
-            kind = "path"
-    keys: dict[str, float] = {}
-    for concept in _concepts(description):
-        keys[concept] = 1.5
-    name_keys = frozenset(_concepts(name))
-    for concept in name_keys:
-        keys[concept] = 3.0
-    return _Param(name, kind, required, keys, name_keys, _role(name_words, description), tuple(enum))
 
 
 def _context(tokens: list[Token], cand: Candidate) -> list[tuple[str, float]]:
@@ -184,7 +50,7 @@ def _context(tokens: list[Token], cand: Candidate) -> list[tuple[str, float]]:
     punctuation, "and", or the unit of an earlier value ("250 dollars on order 1042"). After it:
     the words right behind it, its unit ("5 years", "1200 pixels wide").
     """
-    out = [(_CONCEPT.get(h, h), 1.0) for h in cand.hints]
+    out = [(concept(h), 1.0) for h in cand.hints]
     taken = 0
     for i in range(cand.start - 1, max(cand.start - 7, -1), -1):
         token = tokens[i]
@@ -193,19 +59,19 @@ def _context(tokens: list[Token], cand: Candidate) -> list[tuple[str, float]]:
             break
         if i > 0 and tokens[i - 1].kind == "value":
             break
-        if lowered not in _STOP:
-            out.append((_CONCEPT.get(token.stem, token.stem), _BEFORE[taken]))
+        if lowered not in STOP:
+            out.append((concept(token.stem), _BEFORE[taken]))
             taken += 1
     for i in range(cand.end + 1, min(cand.end + 1 + len(_AFTER), len(tokens))):
         token = tokens[i]
-        if token.kind != "word" or token.text.lower() in _STOP or token.text.lower() in _BREAKS:
+        if token.kind != "word" or token.text.lower() in STOP or token.text.lower() in _BREAKS:
             break
-        out.append((_CONCEPT.get(token.stem, token.stem), _AFTER[i - cand.end - 1]))
+        out.append((concept(token.stem), _AFTER[i - cand.end - 1]))
     return out
 
 
 def _preposition(tokens: list[Token], start: int) -> str | None:
-    """"from"/"to" when one of the three words before a value (in its clause) says so."""
+    """ "from"/"to" when one of the three words before a value (in its clause) says so."""
     for i in range(start - 1, max(start - 4, -1), -1):
         token = tokens[i]
         if token.kind != "word":
@@ -236,42 +102,30 @@ def _enum_role(tokens: list[Token], start: int) -> str | None:
     return "to" if prep == "in" else prep
 
 
-def _aliases(value: Any) -> set[str]:
-    own = stem(str(value))
-    return next((group for group in _ALIASES if own in group), {own})
-
-
-def enum_words(value: Any) -> list[str]:
-    """An enum value and the unit or currency words that name it: `"km"` → km, kilometre, …"""
-    own = stem(str(value))
-    group = next((g for g, stems in zip(_ALIAS_GROUPS, _ALIASES) if own in stems), ())
-    return [str(value), *group]
-
-
-def _mentions(param: _Param, reading: Reading) -> list[Candidate]:
+def _mentions(param: Param, reading: Reading) -> list[Candidate]:
     """Where each of the enum's values is named, by its spelling or a unit/currency word."""
     found: list[Candidate] = []
     tokens = reading.tokens
     for value in param.enum:
         spelled = str(value).lower().split()
-        aliases = _aliases(value)
+        names = aliases(value)
         for i, token in enumerate(tokens):
             exact = [t.text.lower() for t in tokens[i : i + len(spelled)]] == spelled
-            if exact or (token.kind == "word" and token.stem in aliases):
+            if exact or (token.kind == "word" and token.stem in names):
                 end = i + max(len(spelled), 1) - 1 if exact else i
                 found.append(Candidate("enum", value, i, end, ("exact",) if exact else ()))
         for cand in reading.candidates:  # "$40", "€40": the sign names the currency
-            if cand.kind == "number" and cand.hints and stem(cand.hints[0]) in aliases:
+            if cand.kind == "number" and cand.hints and stem(cand.hints[0]) in names:
                 found.append(Candidate("enum", value, cand.start, cand.start, ("sign",)))
     return found
 
 
-def _word_lists(param: _Param, reading: Reading, other_keys: set[str]) -> list[Candidate]:
-    """"tags urgent, billing and follow-up": the words after one of the parameter's own words."""
+def _word_lists(param: Param, reading: Reading, other_keys: set[str]) -> list[Candidate]:
+    """ "tags urgent, billing and follow-up": the words after one of the parameter's own words."""
     tokens = reading.tokens
     found = []
     for i, token in enumerate(tokens):
-        if token.kind != "word" or param.keys.get(_CONCEPT.get(token.stem, token.stem), 0) < 1:
+        if token.kind != "word" or param.keys.get(concept(token.stem), 0) < 1:
             continue
         j = i + 1
         while j < len(tokens) and (tokens[j].text in (":",) or tokens[j].text.lower() in _ARTICLES):
@@ -280,7 +134,7 @@ def _word_lists(param: _Param, reading: Reading, other_keys: set[str]) -> list[C
         start = j
         while j < len(tokens) and tokens[j].kind == "word":
             word = tokens[j]
-            if word.text.lower() in _STOP or word.stem in other_keys or word.stem in param.keys:
+            if word.text.lower() in STOP or word.stem in other_keys or word.stem in param.keys:
                 break
             items.append(word.text)
             j += 1
@@ -296,7 +150,7 @@ def _word_lists(param: _Param, reading: Reading, other_keys: set[str]) -> list[C
 
 
 def _phrase(reading: Reading) -> list[Candidate]:
-    """"search for wireless headphones under $100" → "wireless headphones"."""
+    """ "search for wireless headphones under $100" → "wireless headphones"."""
     tokens = reading.tokens
     for i, token in enumerate(tokens):
         if token.kind == "word" and token.text.lower() in ("for", "about"):
@@ -307,7 +161,7 @@ def _phrase(reading: Reading) -> list[Candidate]:
             while (
                 j < len(tokens)
                 and tokens[j].kind == "word"
-                and tokens[j].text.lower() not in _PHRASE_STOP
+                and tokens[j].text.lower() not in _PHRASE_END
             ):
                 j += 1
             if j > start:
@@ -328,11 +182,12 @@ _BASE: dict[str, dict[str, float]] = {
     "list": {"list": 0},
     "enum": {"enum": 1},
 }
+_STRINGS = frozenset({"string", "free", "id", "email", "path", "date"})
 _LIST_BASE = {"after_key": 3.0, "quoted": 1.5, "names": 1.0}
 _LIST_OF_ONE = {"after_key": 3.0, "quoted": 0.5, "names": 1.0}  # one quoted string: a title?
 
 
-def _score(param: _Param, cand: Candidate, tokens: list[Token]) -> float | None:
+def _score(param: Param, cand: Candidate, tokens: list[Token]) -> float | None:
     base = _BASE.get(param.kind, {}).get(cand.kind)
     if base is None:
         return None
@@ -356,7 +211,7 @@ def _score(param: _Param, cand: Candidate, tokens: list[Token]) -> float | None:
     return score
 
 
-def _convert(param: _Param, cand: Candidate) -> Any:
+def _convert(param: Param, cand: Candidate) -> Any:
     if param.kind == "integer":
         return int(cand.value)
     if param.kind == "number":
@@ -368,7 +223,7 @@ def _convert(param: _Param, cand: Candidate) -> Any:
     return cand.value
 
 
-def _boolean(param: _Param, tokens: list[Token]) -> bool | None:
+def _boolean(param: Param, tokens: list[Token]) -> bool | None:
     words = [t for t in tokens if t.kind == "word"]
     if param.name_keys & _SWITCH:
         for i, token in enumerate(words):
@@ -386,14 +241,8 @@ def _boolean(param: _Param, tokens: list[Token]) -> bool | None:
     return None
 
 
-def fill_arguments(schema: dict[str, Any], text: str) -> dict[str, Any]:
-    """Arguments for a JSON Schema `object` from a request's text, in the schema's order."""
-    reading = read(text)
-    required = set(schema.get("required", []))
-    params = [
-        _param(name, prop, schema, name in required)
-        for name, prop in schema.get("properties", {}).items()
-    ]
+def _assign(params: list[Param], reading: Reading) -> dict[str, Any]:
+    """The values the request itself gives: best-scoring pairs first, each value used once."""
     all_keys = {k for p in params for k in p.name_keys}
     pairs: list[tuple[float, int, int, Candidate]] = []
     for index, param in enumerate(params):
@@ -420,14 +269,33 @@ def fill_arguments(schema: dict[str, Any], text: str) -> dict[str, Any]:
         chosen[param.name] = _convert(param, cand)
         taken |= span
     for param in params:
-        if param.name in chosen:
-            continue
-        if param.kind == "boolean":
+        if param.kind == "boolean" and param.name not in chosen:
             value = _boolean(param, reading.tokens)
             if value is not None:
                 chosen[param.name] = value
-        elif param.required and param.kind == "enum":
+    return chosen
+
+
+def fill_arguments(schema: dict[str, Any], text: str) -> dict[str, Any]:
+    """Arguments for a JSON Schema `object` from a request's text, in the schema's order.
+
+    A required enum the request does not name gets its first value, a required string the
+    whole request; anything else it does not give is left out (the tool's default applies).
+    """
+    params = params_of(schema)
+    chosen = _assign(params, read(text))
+    for param in params:
+        if param.name in chosen or not param.required:
+            continue
+        if param.kind == "enum":
             chosen[param.name] = param.enum[0]
-        elif param.required and param.kind in ("string", "free"):
+        elif param.kind in _STRINGS:
             chosen[param.name] = text
     return {p.name: chosen[p.name] for p in params if p.name in chosen}
+
+
+def supplied(schema: dict[str, Any], text: str) -> int:
+    """How many of the schema's required parameters the request gives a value for."""
+    params = params_of(schema)
+    chosen = _assign(params, read(text))
+    return sum(p.required and p.name in chosen for p in params)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
-from agentnb.models._argfill import enum_of, enum_words, fill_arguments
+from agentnb.models._argfill import fill_arguments, supplied
+from agentnb.models._argparams import enum_of, enum_words
+from agentnb.models._argtokens import stem
 from agentnb.models.base import ModelRequest, ModelResponse, StreamItem, TextDelta, ToolDefinition
 from agentnb.models.messages import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
 from agentnb.models.usage import estimate_usage
@@ -32,16 +33,9 @@ _STOP = frozenset(
 )
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ies", "es", "ed", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
 def _words(text: str) -> set[str]:
     spaced = _CAMEL.sub(r"\1 \2", text).replace("_", " ").lower()
-    return {_SAME.get(w, _stem(w)) for w in _WORD.findall(spaced) if w not in _STOP}
+    return {_SAME.get(w, stem(w)) for w in _WORD.findall(spaced) if w not in _STOP}
 
 
 def _tool_words(tool: ToolDefinition) -> tuple[set[str], set[str], set[str]]:
@@ -79,15 +73,23 @@ class OfflineModel:
         return "OfflineModel()"
 
     def choose_tool(self, text: str, tools: list[ToolDefinition]) -> ToolDefinition | None:
+        """The tool sharing the most words with `text`, None when none shares any.
+
+        A tie goes to the tool whose required arguments the request supplies more of, then to
+        the first declared: deterministic.
+        """
         asked = _words(text)
-        best, best_score = None, 0
+        scored = []
         for tool in tools:
             name_words, other, named = _tool_words(tool)
             # A value of the tool's own enum ("yen", "miles", "books") says as much as its name.
             score = 2 * len(asked & name_words) + len(asked & other) + 2 * len(asked & named)
-            if score > best_score:  # ties keep the first declared tool: deterministic
-                best, best_score = tool, score
-        return best
+            if score > 0:
+                scored.append((score, tool))
+        top = [tool for score, tool in scored if score == max(s for s, _ in scored)]
+        if len(top) > 1:
+            return max(top, key=lambda tool: supplied(tool.parameters, text))  # max keeps the first
+        return top[0] if top else None
 
     def reply(self, request: ModelRequest) -> AssistantMessage:
         results: list[ToolResultMessage] = []
