@@ -106,14 +106,16 @@ def _mentions(param: Param, reading: Reading) -> list[Candidate]:
     """Where each of the enum's values is named, by its spelling or a unit/currency word."""
     found: list[Candidate] = []
     tokens = reading.tokens
+    lowered = [t.text.lower() for t in tokens]
     for value in param.enum:
-        spelled = str(value).lower().split()
+        spelled = str(value).lower().split() or [""]
+        size = len(spelled)
         names = aliases(value)
         for i, token in enumerate(tokens):
-            exact = [t.text.lower() for t in tokens[i : i + len(spelled)]] == spelled
-            if exact or (token.kind == "word" and token.stem in names):
-                end = i + max(len(spelled), 1) - 1 if exact else i
-                found.append(Candidate("enum", value, i, end, ("exact",) if exact else ()))
+            if lowered[i] == spelled[0] and lowered[i : i + size] == spelled:
+                found.append(Candidate("enum", value, i, i + size - 1, ("exact",)))
+            elif token.kind == "word" and token.stem in names:
+                found.append(Candidate("enum", value, i, i))
         for cand in reading.candidates:  # "$40", "€40": the sign names the currency
             if cand.kind == "number" and cand.hints and stem(cand.hints[0]) in names:
                 found.append(Candidate("enum", value, cand.start, cand.start, ("sign",)))

@@ -10,12 +10,22 @@ read as an enum of them. Fixed tables and rules: no model, no learning.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from agentnb.models._argtokens import stem
 
-__all__ = ["STOP", "Param", "aliases", "concept", "enum_of", "enum_words", "params_of"]
+__all__ = [
+    "STOP",
+    "Param",
+    "aliases",
+    "by_identity",
+    "concept",
+    "enum_of",
+    "enum_words",
+    "params_of",
+]
 
 STOP = frozenset(
     """a an the of to in on for from by with and or is are be was it this that what how much many
@@ -173,10 +183,34 @@ def enum_words(value: Any) -> list[str]:
     return [str(value), *group]
 
 
+_T = TypeVar("_T")
+_MADE: dict[tuple[int, str], tuple[object, Any]] = {}
+
+
+def by_identity(source: object, purpose: str, make: Callable[[], _T]) -> _T:
+    """`make()`, computed once per live `source` object (a tool's schema is built once and reused).
+
+    The cache keeps `source` alive, so its id cannot be reused by another object while cached.
+    """
+    key = (id(source), purpose)
+    hit = _MADE.get(key)
+    if hit is not None and hit[0] is source:
+        return cast(_T, hit[1])
+    if len(_MADE) > 512:
+        _MADE.clear()
+    value = make()
+    _MADE[key] = (source, value)
+    return value
+
+
 def params_of(schema: dict[str, Any]) -> list[Param]:
     """The parameters of a JSON Schema `object`, in its order."""
-    required = set(schema.get("required", []))
-    return [
-        _param(name, prop, schema, name in required)
-        for name, prop in schema.get("properties", {}).items()
-    ]
+
+    def make() -> list[Param]:
+        required = set(schema.get("required", []))
+        return [
+            _param(name, prop, schema, name in required)
+            for name, prop in schema.get("properties", {}).items()
+        ]
+
+    return by_identity(schema, "params", make)

@@ -8,6 +8,7 @@ Everything here is fixed tables and string rules: no model, no learning.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -69,6 +70,7 @@ _SUFFIXES = ("ing", "ies", "es", "ed", "s")
 _LIST_JOINERS = frozenset({",", "and", "&"})
 
 
+@functools.lru_cache(maxsize=4096)  # the same few hundred words, request after request
 def stem(word: str) -> str:
     """A crude stem, the same for "miles"/"mile" and "enabled"/"enable" (never shown to anyone)."""
     word = word.lower().replace("’", "'")

@@ -15,7 +15,7 @@ import re
 from collections.abc import AsyncIterator
 
 from agentnb.models._argfill import fill_arguments, supplied
-from agentnb.models._argparams import enum_of, enum_words
+from agentnb.models._argparams import by_identity, enum_of, enum_words
 from agentnb.models._argtokens import stem
 from agentnb.models.base import ModelRequest, ModelResponse, StreamItem, TextDelta, ToolDefinition
 from agentnb.models.messages import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
@@ -40,14 +40,18 @@ def _words(text: str) -> set[str]:
 
 def _tool_words(tool: ToolDefinition) -> tuple[set[str], set[str], set[str]]:
     """Words of the name; of the description and parameters; of enum values and their units."""
-    other = _words(tool.description)
-    named: set[str] = set()
-    for name, prop in tool.parameters.get("properties", {}).items():
-        other |= _words(name) | _words(str(prop.get("description", "")))
-        for value in enum_of(prop, tool.parameters):
-            other |= _words(str(value))
-            named |= _words(" ".join(enum_words(value)))
-    return _words(tool.name), other, named
+
+    def make() -> tuple[set[str], set[str], set[str]]:
+        other = _words(tool.description)
+        named: set[str] = set()
+        for name, prop in tool.parameters.get("properties", {}).items():
+            other |= _words(name) | _words(str(prop.get("description", "")))
+            for value in enum_of(prop, tool.parameters):
+                other |= _words(str(value))
+                named |= _words(" ".join(enum_words(value)))
+        return _words(tool.name), other, named
+
+    return by_identity(tool, "tool words", make)
 
 
 def _describe(content: str) -> str:
