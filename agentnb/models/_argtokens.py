@@ -42,7 +42,7 @@ _WEEKDAYS = frozenset(
 )
 _MONTH = r"(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _NUM = r"-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)"
-_TOKEN = re.compile(
+_TOKEN_PATTERN = (
     r"""
     "(?P<q1>[^"]+)" | (?<!\w)'(?P<q2>[^']+)'(?!\w) | “(?P<q3>[^”]+)”
   | (?P<email>[\w.+-]+@[\w-]+\.[\w.-]+|\[EMAIL\])
@@ -61,9 +61,16 @@ _TOKEN = re.compile(
   | (?P<path>[\w-]+(?:/[\w.-]+)*\.[A-Za-z][A-Za-z0-9]{1,4}|[\w.-]+(?:/[\w.-]+)+)\b
   | (?P<word>[A-Za-z][A-Za-z'’-]*)
   | (?P<punct>[,;:.!?()])
-    """,
-    re.VERBOSE | re.IGNORECASE,
+    """
 )
+
+
+@functools.cache
+def _tokens() -> re.Pattern[str]:
+    """The token pattern, compiled on first use: `import agentnb` does not pay for it."""
+    return re.compile(_TOKEN_PATTERN, re.VERBOSE | re.IGNORECASE)
+
+
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SIGN_WORDS = {"$": "dollar", "€": "euro", "£": "pound", "¥": "yen"}
 _SUFFIXES = ("ing", "ies", "es", "ed", "s")
@@ -219,7 +226,7 @@ def read(text: str) -> Reading:
     tokens: list[Token] = []
     candidates: list[Candidate] = []
     sentence_start = True
-    for match in _TOKEN.finditer(text):
+    for match in _tokens().finditer(text):
         index = len(tokens)
         word, punct = match.group("word"), match.group("punct")
         if word is not None:

@@ -1,11 +1,23 @@
 """`offline`: a deterministic stand-in for a language model. No network, no weights, no keys.
 
-It is NOT a language model. It reads the last user message, picks the tool whose name,
-description and parameters share the most words with it, fills the arguments from the message
-following the tool's JSON Schema (numbers, enum values, quoted strings, ids, emails, names),
-calls it, and answers from the tool results with a fixed template. With no matching tool it says
-it cannot help. The same request always gives the same response, which makes notebooks that use
-it reproducible in CI; point `AGENTNB_MODEL` at a real model to run them for real.
+It is NOT a language model: it reads words by fixed rules. From the last user message it
+
+1. picks the tool whose name, description, parameters and enum values (with their unit and
+   currency words: "miles" for `mi`, "yen" for `JPY`) share the most words with the message; a
+   tie goes to the tool whose required arguments the message supplies more of, then to the
+   first declared;
+2. fills the arguments (`_argfill`): it splits the message into candidate values (numbers with
+   their `$`/`%`/unit, quoted strings, ids like `ORD-1042` or `#1042`, dates like `2026-03-14`
+   or `5 May 2026`, emails, file names, capitalised names, lists like "Ann, Bob and Carla") and
+   gives each parameter the value whose neighbouring words match its name and docstring
+   description, whose preposition matches its role ("from London" → `origin`, "to mi" →
+   `to_unit`), and whose type fits; booleans from "without …", "turn off", "enable";
+3. calls it, and answers from the tool results with a fixed template.
+
+With no matching tool it says it cannot help. The same request always gives the same response,
+which makes notebooks that use it reproducible in CI; on a table of 63 requests a teacher might
+type to 12 tools (`tests/models/offline_cases.py`) it fills all arguments right in 63, and in 29
+of 30 requests written later. Point `AGENTNB_MODEL` at a real model to run notebooks for real.
 """
 
 from __future__ import annotations

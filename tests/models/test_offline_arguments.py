@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from agentnb import tool
 from agentnb.models import ModelRequest, OfflineModel, UserMessage
 from tests.models.offline_cases import CASES, LATER_CASES, TOOLS
 
@@ -72,3 +73,32 @@ def test_the_two_requests_of_the_issue(prompt: str, arguments: dict[str, object]
 
 def test_the_same_request_fills_the_same_arguments() -> None:
     assert [_call(p) for p, _, _ in CASES] == [_call(p) for p, _, _ in CASES]
+
+
+def test_a_string_whose_description_lists_its_values_takes_the_one_asked_for() -> None:
+    """Notebook 03's `currency: str = "EUR"` documented as "EUR, GBP or JPY."."""
+
+    @tool
+    def convert(amount: float, currency: str = "EUR") -> str:
+        """Convert US dollars.
+
+        Args:
+            amount: how many US dollars.
+            currency: EUR, GBP or JPY.
+        """
+        return currency
+
+    request = ModelRequest("", [UserMessage("20 USD in JPY?")], [convert.definition])
+    (call,) = OfflineModel().reply(request).tool_calls
+    assert json.loads(call.arguments) == {"amount": 20.0, "currency": "JPY"}
+
+
+def test_a_required_string_without_a_value_still_gets_the_whole_request() -> None:
+    @tool
+    def lookup_order(order_id: str) -> str:
+        """Look up an order."""
+        return order_id
+
+    request = ModelRequest("", [UserMessage("Where is my order?")], [lookup_order.definition])
+    (call,) = OfflineModel().reply(request).tool_calls
+    assert json.loads(call.arguments) == {"order_id": "Where is my order?"}
