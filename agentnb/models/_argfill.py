@@ -185,8 +185,13 @@ _BASE: dict[str, dict[str, float]] = {
     "enum": {"enum": 1},
 }
 _STRINGS = frozenset({"string", "free", "id", "email", "path", "date"})
-_LIST_BASE = {"after_key": 3.0, "quoted": 1.5, "names": 1.0}
-_LIST_OF_ONE = {"after_key": 3.0, "quoted": 0.5, "names": 1.0}  # one quoted string: a title?
+_LIST_BASE = {"after_key": 3.0, "quoted": 1.5, "names": 1.0, "numbers": 1.0}
+_LIST_OF_ONE = {
+    "after_key": 3.0,
+    "quoted": 0.5,
+    "names": 1.0,
+    "numbers": 0.0,
+}  # one quoted string: a title?
 
 
 def _score(param: Param, cand: Candidate, tokens: list[Token]) -> float | None:
@@ -196,8 +201,13 @@ def _score(param: Param, cand: Candidate, tokens: list[Token]) -> float | None:
     if param.kind == "integer" and not float(cand.value).is_integer():
         return None
     if param.kind == "list":
+        numeric = param.items in ("integer", "number")
+        if numeric != (cand.hints[0] == "numbers"):
+            return None
+        if param.items == "integer" and not all(float(v).is_integer() for v in cand.value):
+            return None
         table = _LIST_BASE if len(cand.value) > 1 else _LIST_OF_ONE
-        base = table.get(cand.hints[0] if cand.hints else "", 0.0)
+        base = table.get(cand.hints[0], 0.0)
     score = base + sum(param.keys.get(w, 0) * near for w, near in _context(tokens, cand))
     if param.kind == "enum":
         role = _enum_role(tokens, cand.start)
@@ -220,6 +230,8 @@ def _convert(param: Param, cand: Candidate) -> Any:
         return float(cand.value)
     if param.kind == "date":
         return cand.value.isoformat()
+    if param.items == "integer":
+        return [int(v) for v in cand.value]
     if cand.kind == "number":
         return cand.text
     return cand.value

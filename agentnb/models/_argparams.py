@@ -93,6 +93,7 @@ class Param:
     name_keys: frozenset[str]
     role: str | None  # "from", "to" or None
     enum: tuple[Any, ...] = ()
+    items: str = ""  # the JSON type of a list's items
 
 
 def _concepts(text: str) -> list[str]:
@@ -166,7 +167,9 @@ def _param(name: str, prop: dict[str, Any], root: dict[str, Any], required: bool
     name_keys = frozenset(_concepts(name))
     for word in name_keys:
         keys[word] = 3.0
-    return Param(name, kind, required, keys, name_keys, _role(name_words, description), tuple(enum))
+    role = _role(name_words, description)
+    items = str(plain.get("items", {}).get("type", "string")) if kind == "list" else ""
+    return Param(name, kind, required, keys, name_keys, role, tuple(enum), items)
 
 
 def aliases(value: Any) -> set[str]:

@@ -171,8 +171,8 @@ def _value_of(match: re.Match[str], index: int) -> Candidate | list[Candidate] |
     return None
 
 
-def _names(tokens: list[Token], candidates: list[Candidate]) -> None:
-    """Runs of capitalised words ("New York") become `name`s; "Ann, Bob and Carla" a `list`."""
+def _names(tokens: list[Token]) -> list[Candidate]:
+    """Runs of capitalised words: "New York", "Ann"."""
     runs: list[Candidate] = []
     i = 0
     while i < len(tokens):
@@ -185,40 +185,27 @@ def _names(tokens: list[Token], candidates: list[Candidate]) -> None:
             i = j + 1
         else:
             i += 1
-    candidates.extend(runs)
-    group: list[Candidate] = []
-    for run in [*runs, None]:
-        joined = (
-            run is not None
-            and group
-            and all(t.text.lower() in _LIST_JOINERS for t in tokens[group[-1].end + 1 : run.start])
-            and run.start > group[-1].end + 1
-        )
-        if joined and run is not None:
-            group.append(run)
-            continue
-        if group:
-            names = [c.value for c in group]
-            candidates.append(Candidate("list", names, group[0].start, group[-1].end, ("names",)))
-        group = [run] if run is not None else []
+    return runs
 
 
-def _quoted_lists(tokens: list[Token], candidates: list[Candidate]) -> None:
-    """Quoted strings joined by commas or "and" ("'ideas' and 'draft'") also form a `list`."""
-    quoted = [c for c in candidates if c.kind == "quoted"]
+def _lists(tokens: list[Token], items: list[Candidate], hint: str) -> list[Candidate]:
+    """Items joined by commas or "and" ("Ann, Bob and Carla", "'ideas' and 'draft'") as `list`s.
+
+    A lone item is a list of one: "invite Sam".
+    """
+    found: list[Candidate] = []
     group: list[Candidate] = []
-    for item in [*quoted, None]:
-        if (
-            item is not None
-            and group
-            and all(t.text.lower() in _LIST_JOINERS for t in tokens[group[-1].end + 1 : item.start])
-        ):
-            group.append(item)
-            continue
+    for item in [*items, None]:
+        if item is not None and group:
+            between = tokens[group[-1].end + 1 : item.start]
+            if between and all(t.text.lower() in _LIST_JOINERS for t in between):
+                group.append(item)
+                continue
         if group:
             values = [c.value for c in group]
-            candidates.append(Candidate("list", values, group[0].start, group[-1].end, ("quoted",)))
+            found.append(Candidate("list", values, group[0].start, group[-1].end, (hint,)))
         group = [item] if item is not None else []
+    return found
 
 
 def read(text: str) -> Reading:
@@ -253,6 +240,9 @@ def read(text: str) -> Reading:
             tokens.append(Token("value", match.group(0)))
             if found is not None:
                 candidates.append(found)
-    _names(tokens, candidates)
-    _quoted_lists(tokens, candidates)
+    names = _names(tokens)
+    candidates.extend(names)
+    candidates.extend(_lists(tokens, names, "names"))
+    candidates.extend(_lists(tokens, [c for c in candidates if c.kind == "quoted"], "quoted"))
+    candidates.extend(_lists(tokens, [c for c in candidates if c.kind == "number"], "numbers"))
     return Reading(tokens, candidates)

@@ -102,3 +102,16 @@ def test_a_required_string_without_a_value_still_gets_the_whole_request() -> Non
     request = ModelRequest("", [UserMessage("Where is my order?")], [lookup_order.definition])
     (call,) = OfflineModel().reply(request).tool_calls
     assert json.loads(call.arguments) == {"order_id": "Where is my order?"}
+
+
+def test_a_list_of_numbers_takes_the_numbers_written_as_a_list() -> None:
+    @tool
+    def average(numbers: list[float]) -> float:
+        """Average of some numbers."""
+        return sum(numbers) / len(numbers)
+
+    request = ModelRequest(
+        "", [UserMessage("What is the average of 4, 8, 15 and 16?")], [average.definition]
+    )
+    (call,) = OfflineModel().reply(request).tool_calls
+    assert json.loads(call.arguments) == {"numbers": [4.0, 8.0, 15.0, 16.0]}
