@@ -31,7 +31,8 @@ __all__ = ["fill_arguments", "supplied"]
 _SWITCH = frozenset({stem(w) for w in ("enabled", "enable", "active", "on", "activated")})
 _BOOL_GENERIC = frozenset({"only", "is", "has", "use", "allow", "should", "flag", "in", "with"})
 _NEGATIVE = frozenset(
-    "no not don't dont never without disable disabled deactivate off stop false none".split()
+    """no not don't don’t dont never without disable disabled deactivate off stop false none
+    doesn't won't""".split()
 )
 _POSITIVE = frozenset("enable enabled activate yes true start".split())
 _PHRASE_END = STOP | frozenset(
@@ -179,12 +180,13 @@ _BASE: dict[str, dict[str, float]] = {
     "email": {"email": 2, "quoted": 0},
     "id": {"id": 1, "number": 0, "quoted": 0},
     "path": {"path": 2, "quoted": 1},
-    "free": {"quoted": 2, "phrase": 1, "name": 0},
+    "free": {"quoted": 2},
+    "search": {"quoted": 2, "phrase": 1},
     "string": {"quoted": 1, "name": 0.5, "email": 0, "path": 0},
     "list": {"list": 0},
     "enum": {"enum": 1},
 }
-_STRINGS = frozenset({"string", "free", "id", "email", "path", "date"})
+_STRINGS = frozenset({"string", "free", "search", "id", "email", "path", "date"})
 _LIST_BASE = {"after_key": 3.0, "quoted": 1.5, "names": 1.0, "numbers": 1.0}
 _LIST_OF_ONE = {
     "after_key": 3.0,
@@ -265,7 +267,7 @@ def _assign(params: list[Param], reading: Reading) -> dict[str, Any]:
             pool = _mentions(param, reading)
         elif param.kind == "list":
             pool += _word_lists(param, reading, all_keys - param.name_keys)
-        elif param.kind == "free":
+        elif param.kind == "search":
             pool += _phrase(reading)
         for cand in pool:
             score = _score(param, cand, reading.tokens)

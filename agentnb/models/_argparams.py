@@ -69,7 +69,9 @@ _TO_NAMES = frozenset({"to", "target", "destination", "dest", "into", "recipient
 _ID_WORDS = frozenset(
     "id ids number code ref sku account acct key order invoice ticket identifier".split()
 )
-_FREE_TEXT = frozenset({"query", "q", "text", "question", "prompt", "message", "content", "input"})
+# Free text: a quoted string, else the whole request. A search's words can be picked out of it.
+_FREE_TEXT = frozenset({"text", "question", "prompt", "message", "content", "input"})
+_SEARCH = frozenset({"query", "q", "search", "keywords", "terms", "topic"})
 _PATH_WORDS = frozenset({"path", "file", "filename", "image", "photo", "document"})
 _SOFT_ENUM = re.compile(r"^(?:one of\s+)?([\w-]+(?:,\s*[\w-]+)*,?\s+or\s+[\w-]+)\.?$")
 _SPLIT = re.compile(r",\s*|\s+or\s+")
@@ -87,7 +89,7 @@ class Param:
     """One tool parameter as the filler sees it."""
 
     name: str
-    kind: str  # integer number boolean date email id path free string list enum object
+    kind: str  # integer number boolean date email id path free search string list enum object
     required: bool
     keys: dict[str, float]  # concept → weight
     name_keys: frozenset[str]
@@ -157,6 +159,8 @@ def _param(name: str, prop: dict[str, Any], root: dict[str, Any], required: bool
             kind = "email"
         elif name.lower() in _FREE_TEXT:
             kind = "free"
+        elif name.lower() in _SEARCH:
+            kind = "search"
         elif _ID_WORDS & set(name_words) or {"id", "identifier"} & words:
             kind = "id"
         elif _PATH_WORDS & set(name_words):

@@ -165,7 +165,8 @@ def _value_of(match: re.Match[str], index: int) -> Candidate | list[Candidate] |
             if h
         )
         raw = groups["number"]
-        return Candidate("number", _number(raw), index, index, hints, raw.replace(",", ""))
+        written = raw.replace(",", "") if _THOUSANDS.fullmatch(raw) else raw
+        return Candidate("number", _number(raw), index, index, hints, written)
     if groups["path"]:
         return Candidate("path", groups["path"], index, index)
     return None
