@@ -147,7 +147,7 @@ def _param(name: str, prop: dict[str, Any], root: dict[str, Any], required: bool
     if not enum and soft and plain.get("type") == "string":
         enum = [v for v in _SPLIT.split(soft.group(1)) if v]
     kind = str(plain.get("type", "string"))
-    words = set(name_words) | {w.lower() for w in description.split()}
+    words = set(name_words) | set(_WORD.findall(description.lower()))
     if enum:
         kind = "enum"
     elif kind == "array":
