@@ -1,11 +1,23 @@
 """`offline`: a deterministic stand-in for a language model. No network, no weights, no keys.
 
-It is NOT a language model. It reads the last user message, picks the tool whose name,
-description and parameters share the most words with it, fills the arguments from the message
-following the tool's JSON Schema (numbers, enum values, quoted strings, ids, emails, names),
-calls it, and answers from the tool results with a fixed template. With no matching tool it says
-it cannot help. The same request always gives the same response, which makes notebooks that use
-it reproducible in CI; point `AGENTNB_MODEL` at a real model to run them for real.
+It is NOT a language model: it reads words by fixed rules. From the last user message it
+
+1. picks the tool whose name, description, parameters and enum values (with their unit and
+   currency words: "miles" for `mi`, "yen" for `JPY`) share the most words with the message; a
+   tie goes to the tool whose required arguments the message supplies more of, then to the
+   first declared;
+2. fills the arguments (`_argfill`): it splits the message into candidate values (numbers with
+   their `$`/`%`/unit, quoted strings, ids like `ORD-1042` or `#1042`, dates like `2026-03-14`
+   or `5 May 2026`, emails, file names, capitalised names, lists like "Ann, Bob and Carla") and
+   gives each parameter the value whose neighbouring words match its name and docstring
+   description, whose preposition matches its role ("from London" → `origin`, "to mi" →
+   `to_unit`), and whose type fits; booleans from "without …", "turn off", "enable";
+3. calls it, and answers from the tool results with a fixed template.
+
+With no matching tool it says it cannot help. The same request always gives the same response,
+which makes notebooks that use it reproducible in CI; on a table of 63 requests a teacher might
+type to 12 tools (`tests/models/offline_cases.py`) it fills all arguments right in 63, and in 29
+of 30 requests written later. Point `AGENTNB_MODEL` at a real model to run notebooks for real.
 """
 
 from __future__ import annotations
@@ -13,8 +25,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
+from agentnb.models._argfill import fill_arguments, supplied
+from agentnb.models._argparams import by_identity, enum_of, enum_words
+from agentnb.models._argtokens import stem
 from agentnb.models.base import ModelRequest, ModelResponse, StreamItem, TextDelta, ToolDefinition
 from agentnb.models.messages import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
 from agentnb.models.usage import estimate_usage
@@ -22,127 +36,34 @@ from agentnb.models.usage import estimate_usage
 __all__ = ["OfflineModel"]
 
 _WORD = re.compile(r"[a-z0-9]+")
-# "1,000,000.5" (thousands), "12.5", and a decimal comma ("12,5") in that order of preference.
-_NUMBER = re.compile(r"(?<![\w.-])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)(?![\w])")
-# Single quotes only around words: the apostrophes of "What's" and "It's" are not quotes.
-_QUOTED = re.compile(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)|“([^”]+)”")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_IDENT = re.compile(r"\b[A-Za-z]*(?:[-_][A-Za-z]+)*[-_]?\d[\w-]*\b")  # 1042, A-17, ORD-1042
-_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)*)")
+_CAMEL = re.compile(r"([a-z])([A-Z])")
+# Verbs a request uses for what tool names call otherwise ("find books" → search_products).
+_SAME = {"find": "search", "seek": "search", "browse": "search"}
 _STOP = frozenset(
     """a an the of to in on for from by with and or is are be was it this that what how much many
     me my i you your we our please can could would do does get give tell show""".split()
 )
-_FREE_TEXT = {"query", "q", "text", "question", "prompt", "message", "content", "input", "topic"}
-_ID_HINTS = ("id", "number", "code", "ref", "sku")
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ies", "es", "ed", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
 
 
 def _words(text: str) -> set[str]:
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text).replace("_", " ").lower()
-    return {_stem(w) for w in _WORD.findall(spaced) if w not in _STOP}
+    spaced = _CAMEL.sub(r"\1 \2", text).replace("_", " ").lower()
+    return {_SAME.get(w, stem(w)) for w in _WORD.findall(spaced) if w not in _STOP}
 
 
-def _tool_words(tool: ToolDefinition) -> tuple[set[str], set[str]]:
-    """(words of the name, words of description, parameter names/descriptions and enum values)."""
-    other = _words(tool.description)
-    for name, prop in tool.parameters.get("properties", {}).items():
-        other |= _words(name) | _words(str(prop.get("description", "")))
-        other |= _words(" ".join(str(v) for v in _enum_of(prop, tool.parameters)))
-    return _words(tool.name), other
+def _tool_words(tool: ToolDefinition) -> tuple[set[str], set[str], set[str]]:
+    """Words of the name; of the description and parameters; of enum values and their units."""
 
+    def make() -> tuple[set[str], set[str], set[str]]:
+        other = _words(tool.description)
+        named: set[str] = set()
+        for name, prop in tool.parameters.get("properties", {}).items():
+            other |= _words(name) | _words(str(prop.get("description", "")))
+            for value in enum_of(prop, tool.parameters):
+                other |= _words(str(value))
+                named |= _words(" ".join(enum_words(value)))
+        return _words(tool.name), other, named
 
-def _enum_of(prop: dict[str, Any], root: dict[str, Any]) -> list[Any]:
-    if "enum" in prop:
-        return list(prop["enum"])
-    ref = prop.get("$ref") or next(
-        (a.get("$ref") for a in prop.get("anyOf", []) if "$ref" in a), None
-    )
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        return list(root.get("$defs", {}).get(ref.split("/")[-1], {}).get("enum", []))
-    return list(next((a["enum"] for a in prop.get("anyOf", []) if "enum" in a), []))
-
-
-def _type_of(prop: dict[str, Any]) -> str:
-    if "type" in prop:
-        return str(prop["type"])
-    types = [a.get("type") for a in prop.get("anyOf", []) if a.get("type") not in (None, "null")]
-    return str(types[0]) if types else "string"
-
-
-def _number_text(raw: str) -> str:
-    if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?", raw):
-        return raw.replace(",", "")
-    return raw.replace(",", ".")
-
-
-class _Extractor:
-    """Takes values out of the request text, each at most once, in order of appearance."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
-        # A guard may have redacted the address already: "[EMAIL]" still fills an email field.
-        self.emails = _EMAIL.findall(text) + re.findall(r"\[EMAIL\]", text)
-        bare = _EMAIL.sub(" ", text)
-        self.numbers = [_number_text(n) for n in _NUMBER.findall(bare)]
-        self.idents = [t for t in _IDENT.findall(bare) if not _NUMBER.fullmatch(t)]
-        self.names = _CAPITALISED.findall(_QUOTED.sub(" ", bare))
-
-    def take(self, pool: list[str]) -> str | None:
-        return pool.pop(0) if pool else None
-
-    def value(self, name: str, prop: dict[str, Any], root: dict[str, Any]) -> Any:
-        enum = _enum_of(prop, root)
-        if enum:
-            lowered = self.text.lower()
-            return next(
-                (v for v in enum if re.search(rf"\b{re.escape(str(v).lower())}\b", lowered)), None
-            )
-        kind = _type_of(prop)
-        key = name.lower()
-        if kind in ("number", "integer"):
-            raw = self.take(self.numbers)
-            if raw is None:
-                return None
-            number = float(raw)
-            return int(number) if kind == "integer" and number.is_integer() else number
-        if kind == "boolean":
-            words = _words(self.text)
-            return (
-                False
-                if {"no", "not", "without", "false"} & words
-                else (True if _words(name) & words else None)
-            )
-        if kind != "string":
-            return None
-        if "email" in key:
-            return self.take(self.emails)
-        if any(key == h or key.endswith("_" + h) or key.endswith(h) for h in _ID_HINTS):
-            return self.take(self.idents) or self.take(self.numbers) or self.take(self.quoted)
-        if key in _FREE_TEXT:
-            return self.take(self.quoted) or self.text
-        return self.take(self.quoted) or self.take(self.names) or self.take(self.emails)
-
-
-def _fill(schema: dict[str, Any], text: str) -> dict[str, Any]:
-    extractor = _Extractor(text)
-    args: dict[str, Any] = {}
-    required = set(schema.get("required", []))
-    for name, prop in schema.get("properties", {}).items():
-        value = extractor.value(name, prop, schema)
-        if value is None and name in required:
-            enum = _enum_of(prop, schema)
-            value = enum[0] if enum else (text if _type_of(prop) == "string" else None)
-        if value is not None:
-            args[name] = value
-    return args
+    return by_identity(tool, "tool words", make)
 
 
 def _describe(content: str) -> str:
@@ -168,14 +89,23 @@ class OfflineModel:
         return "OfflineModel()"
 
     def choose_tool(self, text: str, tools: list[ToolDefinition]) -> ToolDefinition | None:
+        """The tool sharing the most words with `text`, None when none shares any.
+
+        A tie goes to the tool whose required arguments the request supplies more of, then to
+        the first declared: deterministic.
+        """
         asked = _words(text)
-        best, best_score = None, 0
+        scored = []
         for tool in tools:
-            name_words, other = _tool_words(tool)
-            score = 2 * len(asked & name_words) + len(asked & other)
-            if score > best_score:  # ties keep the first declared tool: deterministic
-                best, best_score = tool, score
-        return best
+            name_words, other, named = _tool_words(tool)
+            # A value of the tool's own enum ("yen", "miles", "books") says as much as its name.
+            score = 2 * len(asked & name_words) + len(asked & other) + 2 * len(asked & named)
+            if score > 0:
+                scored.append((score, tool))
+        top = [tool for score, tool in scored if score == max(s for s, _ in scored)]
+        if len(top) > 1:
+            return max(top, key=lambda tool: supplied(tool.parameters, text))  # max keeps the first
+        return top[0] if top else None
 
     def reply(self, request: ModelRequest) -> AssistantMessage:
         results: list[ToolResultMessage] = []
@@ -193,14 +123,14 @@ class OfflineModel:
         )
         if tool is None:
             if request.output is not None:
-                return AssistantMessage(json.dumps(_fill(request.output.schema, prompt)))
+                return AssistantMessage(json.dumps(fill_arguments(request.output.schema, prompt)))
             names = ", ".join(t.name for t in request.tools)
             having = f"none of my tools ({names}) matches" if names else "I have no tools for"
             return AssistantMessage(
                 f"Sorry, I can't help with that: {having} this request. "
                 "(offline model: a deterministic stand-in, not a language model)"
             )
-        args = _fill(tool.parameters, prompt)
+        args = fill_arguments(tool.parameters, prompt)
         step = sum(isinstance(m, AssistantMessage) for m in request.messages) + 1
         return AssistantMessage(
             "", [ToolCall(f"call_{step}_{tool.name}", tool.name, json.dumps(args))]
@@ -209,7 +139,7 @@ class OfflineModel:
     def answer(self, request: ModelRequest, prompt: str, results: list[ToolResultMessage]) -> str:
         if request.output is not None:
             merged = f"{prompt} " + " ".join(r.content for r in results if not r.is_error)
-            filled = _fill(request.output.schema, merged)
+            filled = fill_arguments(request.output.schema, merged)
             for r in results:
                 try:
                     data = json.loads(r.content)
