@@ -26,8 +26,12 @@ from pydantic import BaseModel, Field
 
 from agentnb.agents.config import AgentConfig
 from agentnb.errors import ConfigError, UserError
-from agentnb.meta.planning import current_description
-from agentnb.meta.proposals import Proposal, SetInstructions, SetToolDescription
+from agentnb.meta.proposals import (
+    Proposal,
+    SetInstructions,
+    SetToolDescription,
+    current_description,
+)
 from agentnb.meta.report import Finding, Report
 from agentnb.secrets import redact
 

@@ -119,18 +119,6 @@ def _nice(value: float) -> float:
     return float(10 * power)
 
 
-def current_description(tool: str, config: AgentConfig | None) -> str:
-    """What the model is told about `tool` now: the config's override, else the tool's own."""
-    if config is not None:
-        for ref in config.tools:
-            if ref.name == tool and ref.description is not None:
-                return ref.description
-    from agentnb.tools.tool import REGISTRY
-
-    found = REGISTRY.get(tool)
-    return found.description if found is not None else ""
-
-
 def _quoted(values: Sequence[Any]) -> str:
     return " or ".join(json.dumps(v, ensure_ascii=False) for v in values)
 

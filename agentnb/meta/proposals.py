@@ -45,6 +45,7 @@ __all__ = [
     "SetSetting",
     "SetToolDescription",
     "config_diff",
+    "current_description",
     "guard_name",
 ]
 
@@ -69,6 +70,18 @@ class PatchError(UserError):
 def guard_name(ref: ComponentRef) -> str:
     """The name a guard reports in verdicts: its `name` param, else its kind."""
     return str(ref.params.get("name") or ref.name)
+
+
+def current_description(tool: str, config: AgentConfig | None) -> str:
+    """What the model is told about `tool` now: the config's override, else the tool's own."""
+    if config is not None:
+        for ref in config.tools:
+            if ref.name == tool and ref.description is not None:
+                return ref.description
+    from agentnb.tools.tool import REGISTRY
+
+    found = REGISTRY.get(tool)
+    return found.description if found is not None else ""
 
 
 class _Op(BaseModel):

@@ -31,10 +31,29 @@ from agentnb.errors import UserError
 from agentnb.meta import _display as D
 from agentnb.meta.proposals import Change, Proposal, config_diff, guard_name
 
-__all__ = ["Bump", "ChangelogEntry", "Revision", "apply", "bump_level", "bump_version", "check"]
+__all__ = [
+    "Bump",
+    "ChangelogEntry",
+    "Revision",
+    "apply",
+    "bump_level",
+    "bump_version",
+    "check",
+    "semver_key",
+]
 
 Bump = Literal["major", "minor", "patch"]
 _ORDER: dict[Bump, int] = {"patch": 0, "minor": 1, "major": 2}
+
+
+def semver_key(version: str) -> tuple[int, int, int, int, str]:
+    """Sort key of a semantic version: 1.10.0 after 1.9.0, a pre-release before its release."""
+    core, _, pre = version.split("+")[0].partition("-")
+    try:
+        major, minor, patch = (int(p) for p in core.split("."))
+    except ValueError:
+        return (-1, 0, 0, 0, version)
+    return (major, minor, patch, 0 if pre else 1, pre)
 
 
 def bump_level(old: AgentConfig, new: AgentConfig) -> tuple[Bump | None, list[tuple[Bump, str]]]:
