@@ -24,7 +24,7 @@ p.model_dump_json()    # proposals are plain data
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentnb.agents.config import AgentConfig, ComponentRef, Settings
 from agentnb.errors import UserError
 from agentnb.meta import _display as D
+from agentnb.meta.report import Severity
 
 __all__ = [
     "AddGuard",
@@ -39,11 +40,13 @@ __all__ = [
     "PatchError",
     "Proposal",
     "ProposalKind",
+    "Proposals",
     "RemoveTool",
     "SetGuardParams",
     "SetInstructions",
     "SetSetting",
     "SetToolDescription",
+    "Unanswered",
     "config_diff",
     "current_description",
     "guard_name",
@@ -54,6 +57,7 @@ ProposalKind = Literal[
     "argument_schema",
     "guard",
     "max_steps",
+    "retries",
     "timeout",
     "breaker",
     "fallback",
@@ -301,6 +305,92 @@ class Proposal(BaseModel):
             f"{D.diff_html(self.diff())}"
             f"<p><b>Evidence:</b> {evidence or '–'}{tail}</p>"
         )
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        return D.bundle(
+            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
+        )
+
+
+class Unanswered(BaseModel):
+    """A finding no automatic change answers: why not, and what the user could do instead."""
+
+    model_config = ConfigDict(frozen=True)
+
+    finding: str
+    """The finding's id (`tool_errors:convert_units`)."""
+    severity: Severity
+    title: str
+    why: str
+    """Why no change to the config applies."""
+    todo: str
+    """What the user could do."""
+    runs: list[str] = Field(default_factory=list)
+    """A few runs that show it."""
+
+    def summary(self) -> str:
+        lines = [f"[{self.severity}] {self.title}", f"  no proposal: {self.why}"]
+        lines.append(f"  you could: {self.todo}")
+        if self.runs:
+            lines.append(f"  runs: {', '.join(r[:12] for r in self.runs[:3])}")
+        return "\n".join(lines)
+
+
+class Proposals(list[Proposal]):
+    """The planner's proposals, most important first, and the findings of warning or critical
+    severity no proposal answers (`unanswered`, each with why and what to do); displays as a list
+    in a notebook."""
+
+    def __init__(
+        self, proposals: Iterable[Proposal] = (), unanswered: Iterable[Unanswered] = ()
+    ) -> None:
+        super().__init__(proposals)
+        self.unanswered: list[Unanswered] = list(unanswered)
+
+    def summary(self) -> str:
+        lines = [f"[{i}] {p.title} ({p.kind})" for i, p in enumerate(self)]
+        if not self:
+            lines.append("no proposals" + (": no finding calls for a change" if not self.unanswered else ""))
+        if self.unanswered:
+            lines.append(f"{len(self.unanswered)} finding(s) no automatic change answers:")
+            lines += [u.summary() for u in self.unanswered]
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython's plain-text formatter knows lists and would print the list's repr instead.
+        printer.text(self.summary())
+
+    def _repr_html_(self) -> str:
+        rows = [
+            (
+                str(i),
+                D.badge(p.kind, "info"),
+                f'<b>{D.esc(p.title)}</b><br><span class="muted">{D.esc(p.rationale)}</span>',
+                f"{p.evidence_count:,}",
+            )
+            for i, p in enumerate(self)
+        ]
+        parts = [D.table(["#", "kind", "proposal", "runs"], rows, numeric={3})] if rows else []
+        if not rows and not self.unanswered:
+            parts.append("<p>No proposals: no finding calls for a change.</p>")
+        if self.unanswered:
+            open_rows = [
+                (
+                    D.badge(u.severity, u.severity),
+                    f"<b>{D.esc(u.title)}</b>",
+                    D.esc(u.why),
+                    D.esc(u.todo),
+                )
+                for u in self.unanswered
+            ]
+            head = "No proposals. " if not rows else ""
+            parts.append(
+                f"<p>{head}Findings no automatic change answers, and what you could do:</p>"
+                + D.table(["severity", "finding", "why no proposal", "you could"], open_rows)
+            )
+        return D.wrap("".join(parts))
 
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None

@@ -25,8 +25,8 @@ import hashlib
 import math
 import os
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 from agentnb.agents.config import AgentConfig
 from agentnb.errors import UserError
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["Rollout", "bucket", "rollout"]
 
 _SCALE = float(2**64)
+P = ParamSpec("P")
 
 
 def bucket(key: str | int, salt: str) -> float:
@@ -211,6 +212,17 @@ class Rollout:
         )
 
 
-rollout = Rollout
-"""`meta.rollout(agent, shares, agents=..., configs=..., tools=..., model=..., salt=...)`: a
-`Rollout` of `agent`'s versions with these traffic `shares` (the class itself, one signature)."""
+
+def _factory(cls: Callable[P, Rollout]) -> Callable[P, Rollout]:
+    """A function making `cls`: `meta.rollout(...)` reads like the other loop steps, with the
+    class's signature (one signature, not two kept in step)."""
+
+    def rollout(*args: P.args, **kwargs: P.kwargs) -> Rollout:
+        return cls(*args, **kwargs)
+
+    rollout.__doc__ = "A `Rollout` of `agent`'s versions with these traffic `shares` (see it)."
+    rollout.__wrapped__ = cls  # type: ignore[attr-defined]  # inspect.signature shows cls's
+    return rollout
+
+
+rollout = _factory(Rollout)
