@@ -135,15 +135,15 @@ class RulePlanner(ToolRules):
                 out += self._run_errors(f, settings, config)
         out += self.describe_tools(texts, config)
         out.sort(key=lambda fp: (RANK[fp[0].severity], -fp[0].run_count, fp[1].kind))
-        answered = {f.id for f, _ in out} | {f.id for t in texts.values() for f in t.findings}
-        tools = {c.tool for _, p in out for c in p.changes if isinstance(c, SetToolDescription)}
-        tools |= {t for _, p in out for c in p.changes for t in guarded_tools(c)}
+        out = [(f, _with_answers(p, f, texts, report)) for f, p in out]
+        planned = _dedupe([p for _, p in out])
+        answered = {a for p in planned for a in p.answers}
         self.unanswered = [
             explain(f, self._declined.get(f.id))
             for f in report.findings
-            if f.severity != "info" and f.id not in answered and not covered(f, tools)
+            if f.severity != "info" and f.id not in answered
         ]
-        return _dedupe([p for _, p in out])
+        return planned
 
     # --- settings ----------------------------------------------------------------------------
     def _max_steps(
@@ -277,6 +277,18 @@ class RulePlanner(ToolRules):
             )  # fmt: skip
         return out
 
+def _with_answers(
+    p: Proposal, main: Finding, texts: dict[str, ToolText], report: Report
+) -> Proposal:
+    """`p` with every finding it answers: its own, those merged into the same description, and
+    the run errors and failure clusters that name a tool it changes."""
+    tools = {c.tool for c in p.changes if isinstance(c, SetToolDescription)}
+    tools |= {t for c in p.changes for t in guarded_tools(c)}
+    ids = [main.id, *(f.id for t in tools if t in texts for f in texts[t].findings)]
+    ids += [f.id for f in report.findings if covered(f, tools)]
+    return p.model_copy(update={"answers": list(dict.fromkeys(ids))})
+
+
 def _keys(p: Proposal) -> set[str]:
     """What each change of `p` targets (a tool, a setting, a guard), without the new value."""
     values = {"description", "instructions", "value", "params"}
@@ -284,14 +296,18 @@ def _keys(p: Proposal) -> set[str]:
 
 
 def _dedupe(proposals: list[Proposal]) -> list[Proposal]:
-    """One proposal per target: the first (most important) wins."""
-    seen: set[str] = set()
-    out = []
+    """One proposal per target: the first (most important) wins and answers the findings of
+    those it replaces too."""
+    seen: dict[str, int] = {}
+    out: list[Proposal] = []
     for p in proposals:
         keys = _keys(p)
-        if keys & seen:
+        kept = next((seen[k] for k in keys if k in seen), None)
+        if kept is not None:
+            answers = list(dict.fromkeys([*out[kept].answers, *p.answers]))
+            out[kept] = out[kept].model_copy(update={"answers": answers})
             continue
-        seen |= keys
+        seen.update(dict.fromkeys(keys, len(out)))
         out.append(p)
     return out
 
@@ -323,11 +339,8 @@ def propose(
     if model is not None:
         rewrites = ModelPlanner(model).plan(report, known)
         planned = merge(planned, rewrites)
-        described = {c.tool for p in rewrites for c in p.changes if isinstance(c, SetToolDescription)}
-        found = {p.finding for p in rewrites}
-        unanswered = [
-            u for u in unanswered if u.finding not in found and u.finding.split(":", 1)[1] not in described
-        ]
+        answered = {a for p in rewrites for a in p.answers}
+        unanswered = [u for u in unanswered if u.finding not in answered]
     return Proposals(planned, unanswered)
 
 
@@ -335,7 +348,14 @@ def merge(rules: list[Proposal], rewrites: list[Proposal]) -> list[Proposal]:
     """`rules` with each proposal a rewrite also targets replaced in place by the rewrite;
     rewrites of other targets follow."""
     by_target = {_target(p): p for p in rewrites}
-    out = [by_target.pop(_target(p), p) for p in rules]
+    out = []
+    for p in rules:
+        rewrite = by_target.pop(_target(p), None)
+        if rewrite is None:
+            out.append(p)
+        else:  # the rewrite answers what the rule's proposal did
+            answers = list(dict.fromkeys([*rewrite.answers, *p.answers]))
+            out.append(rewrite.model_copy(update={"answers": answers}))
     return out + [p for p in rewrites if _target(p) in by_target]
 
 

@@ -261,6 +261,9 @@ class Proposal(BaseModel):
     evidence_count: int = 0
     finding: str | None = None
     """The id of the finding it answers (`invalid_arguments:lookup_order`)."""
+    answers: list[str] = Field(default_factory=list)
+    """The ids of every finding it answers (`finding` is the main one): a new description
+    answers its tool's rejected calls, guard blocks and the runs that failed because of them."""
     planner: Literal["rules", "model"] = "rules"
     expected: str = ""
     """The effect to look for once it is rolled out (what `meta.compare` should show)."""
