@@ -206,8 +206,8 @@ class ToolRules:
             text = texts.setdefault(f.subject, ToolText())
             for field, items in values.items():
                 text.failures += [
-                    f"- {field}={json.dumps(i['value'], ensure_ascii=False)} fails "
-                    f"({i['calls']:,} of {i['calls']:,} calls): {_error_text(i['error'])}."
+                    f"- {field}={json.dumps(i['value'], ensure_ascii=False)} fails every time "
+                    f"({i['calls']:,} calls): {_error_text(i['error'])}."
                     for i in items
                 ]
             text.why.append(
