@@ -44,9 +44,7 @@ RANK = {"critical": 0, "warning": 1, "info": 2}
 FORMATS_HEADING = "Argument formats:"
 LIMITS_HEADING = "Limits:"
 FAILURES_HEADING = "Known failures:"
-_SECTIONS = re.compile(
-    rf"\n*(?:{FORMATS_HEADING}|{LIMITS_HEADING}|{FAILURES_HEADING})\n.*\Z", re.S
-)
+_SECTIONS = re.compile(rf"\n*(?:{FORMATS_HEADING}|{LIMITS_HEADING}|{FAILURES_HEADING})\n.*\Z", re.S)
 MAX_TOOL_RETRIES = 5
 """The planner raises `tool_retries` up to this; beyond, retrying hides a broken tool."""
 
@@ -220,14 +218,11 @@ class ToolRules:
         if out or values:
             return out
         transient = d.get("transient", 0.0)
-        why = (
-            "no argument value or bound separates the failing calls from the successful ones"
-            + (
-                f", and although {transient:.0%} of the errors look transient, no run failed "
-                "because of them (more retries would change nothing)"
-                if transient >= 0.5
-                else ", and the errors do not look transient (a retry would fail again)"
-            )
+        why = "no argument value or bound separates the failing calls from the successful ones" + (
+            f", and although {transient:.0%} of the errors look transient, no run failed "
+            "because of them (more retries would change nothing)"
+            if transient >= 0.5
+            else ", and the errors do not look transient (a retry would fail again)"
         )
         messages = "; ".join(m for m, _ in d.get("messages", [])[:2])
         todo = (
@@ -249,7 +244,7 @@ class ToolRules:
         new = min(MAX_TOOL_RETRIES, current + 2)
         timeouts = dict(f.details.get("error_types", [])).get("timeout", 0)
         code = (
-            f"; the tool's own timeout is set in code (@tool(timeout=...)) if it is too short"
+            "; the tool's own timeout is set in code (@tool(timeout=...)) if it is too short"
             if timeouts
             else ""
         )
@@ -259,7 +254,7 @@ class ToolRules:
             f"connections, overloaded services) and {failed_runs:,} runs ended because "
             f"{f.subject} failed more than settings.tool_retries={current} times; a later call "
             f"often succeeds{code}",
-            SetSetting(path="tool_retries", value=new), f"fewer runs failing with ToolFailed",
+            SetSetting(path="tool_retries", value=new), "fewer runs failing with ToolFailed",
         )  # fmt: skip
 
     def _bounds(self, f: Finding, config: AgentConfig | None) -> list[tuple[Finding, Proposal]]:
@@ -285,6 +280,7 @@ class ToolRules:
             "and tells the model why",
             change, f"fewer failed {f.subject} calls",
         )  # fmt: skip
+
 
 def answer(
     f: Finding,
@@ -348,4 +344,3 @@ def _guard_ref(config: AgentConfig | None, name: str) -> ComponentRef | None:
     if config is None:
         return None
     return next((g for g in config.guards if guard_name(g) == name), None)
-

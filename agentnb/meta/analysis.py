@@ -155,4 +155,3 @@ def _agent_and_config(
 
 def _config_of(obj: Agent | AgentConfig) -> AgentConfig:
     return obj if isinstance(obj, AgentConfig) else obj.config
-

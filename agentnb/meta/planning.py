@@ -24,9 +24,10 @@ from the figures alone:
 
 Changes to one tool's description are merged into one proposal. A finding of warning or critical
 severity that no rule answers is listed in `Proposals.unanswered`, with why no change applies and
-what the user could do. The rules about tools live in `agentnb.meta._tool_rules`. The model-backed planner
-(`agentnb.meta.llm_planner.ModelPlanner`) rewrites descriptions and instructions from the failing
-traces; its proposals replace the rule-based ones for the same target.
+what the user could do. The rules about tools live in `agentnb.meta._tool_rules`. The
+model-backed planner (`agentnb.meta.llm_planner.ModelPlanner`) rewrites descriptions and
+instructions from the failing traces; its proposals replace the rule-based ones for the same
+target.
 """
 
 from __future__ import annotations
@@ -277,6 +278,7 @@ class RulePlanner(ToolRules):
             )  # fmt: skip
         return out
 
+
 def _with_answers(
     p: Proposal, main: Finding, texts: dict[str, ToolText], report: Report
 ) -> Proposal:
@@ -284,6 +286,8 @@ def _with_answers(
     the run errors and failure clusters that name a tool it changes."""
     tools = {c.tool for c in p.changes if isinstance(c, SetToolDescription)}
     tools |= {t for c in p.changes for t in guarded_tools(c)}
+    if main.kind in ("tool_errors", "invalid_arguments"):  # e.g. more retries for this tool
+        tools.add(main.subject)
     ids = [main.id, *(f.id for t in tools if t in texts for f in texts[t].findings)]
     ids += [f.id for f in report.findings if covered(f, tools)]
     return p.model_copy(update={"answers": list(dict.fromkeys(ids))})

@@ -355,7 +355,9 @@ class Proposals(list[Proposal]):
     def summary(self) -> str:
         lines = [f"[{i}] {p.title} ({p.kind})" for i, p in enumerate(self)]
         if not self:
-            lines.append("no proposals" + (": no finding calls for a change" if not self.unanswered else ""))
+            lines.append(
+                "no proposals" + (": no finding calls for a change" if not self.unanswered else "")
+            )
         if self.unanswered:
             lines.append(f"{len(self.unanswered)} finding(s) no automatic change answers:")
             lines += [u.summary() for u in self.unanswered]

@@ -212,7 +212,6 @@ class Rollout:
         )
 
 
-
 def _factory(cls: Callable[P, Rollout]) -> Callable[P, Rollout]:
     """A function making `cls`: `meta.rollout(...)` reads like the other loop steps, with the
     class's signature (one signature, not two kept in step)."""

@@ -34,9 +34,10 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agentnb.models.function import tool_call
+from agentnb.models.messages import AssistantMessage, ToolResultMessage, UserMessage
 
 if TYPE_CHECKING:
     from agentnb.models.base import ModelRequest
@@ -127,9 +128,7 @@ def shows_id_format(description: str) -> bool:
     for token in _candidates(description):
         if _VALID.fullmatch(token) or _is_id_pattern(token):
             return True
-    return any(
-        _COUNTS.get(m["n"].lower()) == ID_DIGITS for m in _WORDS.finditer(description)
-    )
+    return any(_COUNTS.get(m["n"].lower()) == ID_DIGITS for m in _WORDS.finditer(description))
 
 
 def stated_limit(description: str) -> float | None:
@@ -167,30 +166,29 @@ class SupportModel:
         self.rng = random.Random(seed)
         self.behaviour = behaviour or Behaviour()
 
-    def __call__(self, request: ModelRequest) -> Any:
+    def __call__(self, request: ModelRequest) -> AssistantMessage | str:
         b = self.behaviour
-        prompt = str(request.messages[0].content)
+        prompt = next((m.content for m in request.messages if isinstance(m, UserMessage)), "")
         found = re.search(r"(\d{4,6})", prompt)
         number = int(found[1]) if found else 0
         amount = re.search(r"\$(\d+)", prompt)
-        results = [m for m in request.messages if m.role == "tool"]
-        lookups = [m for m in results if getattr(m, "name", None) == "lookup_order"]
-        if not lookups or getattr(lookups[-1], "is_error", False):
+        results = [m for m in request.messages if isinstance(m, ToolResultMessage)]
+        lookups = [m for m in results if m.name == "lookup_order"]
+        if not lookups or lookups[-1].is_error:
             told = shows_id_format(_description(request, "lookup_order"))
             wrong = b.wrong_after_error if lookups else b.wrong_id_told if told else b.wrong_id
             if self.rng.random() < wrong:
                 as_written = self.rng.choice([str(number), f"#{number}", f"ord-{number}"])
                 return tool_call("lookup_order", order_id=as_written)
             return tool_call("lookup_order", order_id=f"ORD-{number:06d}")
-        if amount and not any(getattr(m, "name", None) == "refund" for m in results):
+        if amount and not any(m.name == "refund" for m in results):
             value = int(amount[1])
             limit = stated_limit(_description(request, "refund"))
             if limit is not None and value > limit:
                 return f"A refund of ${value} needs a colleague's approval: I have passed it on."
             return tool_call("refund", order_id=f"ORD-{number:06d}", amount=value)
         if amount:
-            failed = getattr(results[-1], "is_error", False)
-            return "I could not refund that, sorry." if failed else "Refund done."
+            return "I could not refund that, sorry." if results[-1].is_error else "Refund done."
         return f"Your order ORD-{number:06d}: {lookups[-1].content}"
 
 

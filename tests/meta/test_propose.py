@@ -228,6 +228,7 @@ def test_every_warning_or_critical_finding_is_answered(report: Report) -> None:
     # The runs that failed because lookup_order was rejected are answered by its description.
     assert "run_errors:ToolFailed" in proposals[0].answers
     for item in proposals.unanswered:
-        assert item.why and item.todo
+        assert item.why
+        assert item.todo
         assert item.title in proposals.summary()
     assert "no automatic change answers" in proposals._repr_mimebundle_()["text/html"]

@@ -27,7 +27,7 @@ from agentnb.meta.simulated import (
     shows_id_format,
     stated_limit,
 )
-from tests.meta.conftest import PLANTED, support_config
+from tests.meta.conftest import support_config
 
 PLAIN_LOOKUP = "Look up an order by its id."
 PLAIN_REFUND = "Refund an order."
@@ -214,7 +214,7 @@ def planned(planted: tuple[Any, Any]) -> dict[str, str]:
         for change in proposal.changes:
             if isinstance(change, SetToolDescription):
                 out[change.tool] = change.description
-    assert PLANTED.invalid_rate > 0 and set(out) >= {"lookup_order", "refund"}
+    assert set(out) >= {"lookup_order", "refund"}
     return out
 
 
