@@ -74,15 +74,20 @@ def explain(f: Finding, declined: tuple[str, str] | None = None) -> Unanswered:
 
 
 def named_tools(f: Finding) -> set[str]:
-    """The tools a run error's messages (or a failure cluster's texts) name."""
-    texts = f.details.get("messages") or f.details.get("members") or []
-    return {m["tool"] for text, _ in texts for m in _TOOL.finditer(str(text))}
+    """The tools a run error's messages name (`ToolFailed`: "tool 'lookup_order': failed …")."""
+    return {m["tool"] for text, _ in f.details.get("messages", []) for m in _TOOL.finditer(text)}
 
 
-def covered(f: Finding, tools: set[str]) -> bool:
-    """Whether a proposal about one of `tools` answers `f`: runs failing because a tool failed
-    (`ToolFailed`), or failures whose texts name it, are answered by fixing that tool."""
-    return f.kind in ("run_errors", "failure_cluster") and bool(named_tools(f) & tools)
+def covered(f: Finding, tools: set[str], messages: set[str]) -> bool:
+    """Whether a proposal that changes `tools` and answers findings with these `messages` answers
+    `f` too: runs that failed because one of the tools kept failing (`ToolFailed`), or a cluster
+    of failures whose texts are those messages."""
+    if f.kind == "run_errors" and f.subject == "ToolFailed":
+        return bool(named_tools(f) & tools)
+    if f.kind == "failure_cluster":
+        texts = [str(text) for text, _ in f.details.get("members", [])]
+        return any(m in text for m in messages if m for text in texts)
+    return False
 
 
 def tools_failing_runs(report: Report) -> Counter[str]:

@@ -282,14 +282,17 @@ class RulePlanner(ToolRules):
 def _with_answers(
     p: Proposal, main: Finding, texts: dict[str, ToolText], report: Report
 ) -> Proposal:
-    """`p` with every finding it answers: its own, those merged into the same description, and
-    the run errors and failure clusters that name a tool it changes."""
+    """`p` with every finding it answers: its own, those merged into the same description, the
+    runs that failed because a tool it changes kept failing, and the failure clusters whose texts
+    are the errors it addresses."""
     tools = {c.tool for c in p.changes if isinstance(c, SetToolDescription)}
     tools |= {t for c in p.changes for t in guarded_tools(c)}
     if main.kind in ("tool_errors", "invalid_arguments"):  # e.g. more retries for this tool
         tools.add(main.subject)
-    ids = [main.id, *(f.id for t in tools if t in texts for f in texts[t].findings)]
-    ids += [f.id for f in report.findings if covered(f, tools)]
+    merged = [f for t in tools if t in texts for f in texts[t].findings]
+    messages = {str(m) for f in [main, *merged] for m, _ in f.details.get("messages", [])}
+    ids = [main.id, *(f.id for f in merged)]
+    ids += [f.id for f in report.findings if covered(f, tools, messages)]
     return p.model_copy(update={"answers": list(dict.fromkeys(ids))})
 
 
