@@ -300,7 +300,9 @@ class Proposal(BaseModel):
         more = self.evidence_count - min(len(self.evidence), 8)
         tail = f" … and {more:,} more runs" if more > 0 else ""
         expected = f"<p><b>Expect:</b> {D.esc(self.expected)}</p>" if self.expected else ""
-        finding = f" · answers <code>{D.esc(self.finding)}</code>" if self.finding else ""
+        answers = self.answers or ([self.finding] if self.finding else [])
+        shown = ", ".join(f"<code>{D.esc(a)}</code>" for a in answers)
+        finding = f" · answers {shown}" if shown else ""
         return D.wrap(
             f"<h4>{D.badge(self.kind, 'info')} {D.esc(self.title)}</h4>"
             f'<p class="muted">planner: {self.planner}{finding}</p>'
