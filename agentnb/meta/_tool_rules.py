@@ -218,12 +218,19 @@ class ToolRules:
         if out or values:
             return out
         transient = d.get("transient", 0.0)
-        why = "no argument value or bound separates the failing calls from the successful ones" + (
-            f", and although {transient:.0%} of the errors look transient, no run failed "
-            "because of them (more retries would change nothing)"
-            if transient >= 0.5
-            else ", and the errors do not look transient (a retry would fail again)"
-        )
+        if transient < 0.5:
+            tail = "the errors do not look transient (a retry would fail again)"
+        elif tools_failing_runs(report).get(f.subject, 0):
+            tail = (
+                f"{transient:.0%} of the errors look transient, but settings.tool_retries is "
+                f"already {settings.tool_retries} (more would hide a broken tool)"
+            )
+        else:
+            tail = (
+                f"although {transient:.0%} of the errors look transient, no run failed because "
+                "of them (more retries would change nothing)"
+            )
+        why = f"no argument value or bound separates failing calls from successful ones, and {tail}"
         messages = "; ".join(m for m, _ in d.get("messages", [])[:2])
         todo = (
             f"fix {f.subject} or what it calls, starting from its commonest errors ({messages}) "

@@ -122,6 +122,13 @@ def test_transient_errors_that_end_no_run_are_explained() -> None:
     (item,) = planner.unanswered
     assert item.finding == "tool_errors:lookup_order"
     assert "no run failed because of them" in item.why
+    # Runs did fail, but retries are at the planner's ceiling already: said so.
+    config = support_config(settings={"tool_retries": 5})
+    report = Report.model_validate(
+        {**_report(errors, _tool_failed(25)).model_dump(), "config": config}
+    )
+    assert planner.plan(report) == []
+    assert "already 5" in planner.unanswered[0].why
 
 
 def test_errors_no_config_can_fix_are_listed_with_what_to_do() -> None:
