@@ -7,6 +7,7 @@ from agentnb import meta, telemetry
 
 report = meta.analyze(telemetry.open(), agent="support")        # Monitor + Analyze: findings
 proposals = meta.propose(report)                                 # Plan: typed, evidenced patches
+proposals.unanswered                                             # findings no change answers: why
 new_cfg = meta.apply(support.config, proposals[:2])              # Execute: semver bump, changelog
 meta.export(new_cfg, "configs/")                                 # configs/support/1.2.1.yaml
 rollout = meta.rollout("support", {"1.2.0": 0.9, "1.2.1": 0.1}, agents=[support, new_agent])
@@ -28,16 +29,18 @@ if TYPE_CHECKING:
     from agentnb.meta.comparison import Comparison, compare
     from agentnb.meta.configfiles import Exported, export, load, versions
     from agentnb.meta.llm_planner import ModelPlanner
-    from agentnb.meta.planning import Proposals, RulePlanner, propose
+    from agentnb.meta.planning import RulePlanner, propose
     from agentnb.meta.proposals import (
         AddGuard,
         PatchError,
         Proposal,
+        Proposals,
         RemoveTool,
         SetGuardParams,
         SetInstructions,
         SetSetting,
         SetToolDescription,
+        Unanswered,
     )
     from agentnb.meta.report import Finding, Measure, Report
     from agentnb.meta.revision import ChangelogEntry, Revision, apply, bump_level, bump_version
@@ -64,6 +67,7 @@ __all__ = [
     "SetSetting",
     "SetToolDescription",
     "Thresholds",
+    "Unanswered",
     "analyze",
     "apply",
     "bump_level",
@@ -99,7 +103,8 @@ _WHERE = {
     "SetInstructions": "agentnb.meta.proposals",
     "SetSetting": "agentnb.meta.proposals",
     "SetToolDescription": "agentnb.meta.proposals",
-    "Proposals": "agentnb.meta.planning",
+    "Unanswered": "agentnb.meta.proposals",
+    "Proposals": "agentnb.meta.proposals",
     "RulePlanner": "agentnb.meta.planning",
     "propose": "agentnb.meta.planning",
     "Finding": "agentnb.meta.report",

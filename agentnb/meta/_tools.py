@@ -182,7 +182,52 @@ def _error_details(
             bounds[field] = {"min": min(good), "failing_max": max(bad)}
     if bounds:
         details["bounds"] = bounds
+    values = _failing_values(bad_args, ok_args, messages, t.min_count)
+    if values:
+        details["failing_values"] = values
+    transient = sum(
+        1 for r, m in zip(failed, messages, strict=True) if _is_transient(r["error_type"], m)
+    )
+    details["transient"] = transient / len(failed)
     return details
+
+
+# Errors a second attempt may not meet: timeouts, dropped connections, overloaded services.
+_TRANSIENT = re.compile(
+    r"TimeoutError|timed out|did not answer|ConnectionError|Connection(?:Reset|Refused)|"
+    r"temporar|unavailable|try again|overloaded|\b(?:429|502|503|504)\b",
+    re.I,
+)
+
+
+def _is_transient(error_type: str | None, message: str) -> bool:
+    return error_type == "timeout" or _TRANSIENT.search(message) is not None
+
+
+def _failing_values(
+    bad_args: list[dict[str, Any]],
+    ok_args: list[dict[str, Any]],
+    messages: list[str],
+    min_count: int,
+) -> dict[str, list[dict[str, Any]]]:
+    """Per argument, the values that failed at least `min_count` times and never succeeded, with
+    the commonest error. Only words and flags: a value with digits may be a customer's number,
+    and numbers are what `bounds` describes."""
+    succeeded = {(k, json.dumps(v)) for a in ok_args for k, v in a.items()}
+    failing: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for args, message in zip(bad_args, messages, strict=True):
+        for field, value in args.items():
+            if isinstance(value, bool) or (
+                isinstance(value, str) and value and not any(c.isdigit() for c in value)
+            ):
+                failing[(field, json.dumps(value))][shape(message)] += 1
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (field, raw), errors in sorted(failing.items(), key=lambda kv: -kv[1].total()):
+        if errors.total() >= min_count and (field, raw) not in succeeded:
+            value = json.loads(raw)
+            top = _top(errors, 1)[0][0]
+            out[field].append({"value": disguise(value), "calls": errors.total(), "error": top})
+    return {k: v[:_SHOWN] for k, v in out.items()}
 
 
 def _is_number(value: Any) -> bool:

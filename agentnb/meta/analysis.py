@@ -44,6 +44,7 @@ from agentnb.meta._runs import (
 )
 from agentnb.meta._tools import guard_findings, loop_findings, tool_findings
 from agentnb.meta.report import Finding, Report
+from agentnb.meta.revision import semver_key
 
 if TYPE_CHECKING:
     from agentnb.agents.agent import Agent
@@ -109,7 +110,7 @@ def analyze(
         for analyzer in chosen:
             findings += ANALYZERS[analyzer](data, t)
     first, last = data.first_last
-    seen = sorted(set(data.runs["version"].to_pylist()), key=_semver_key)
+    seen = sorted(set(data.runs["version"].to_pylist()), key=semver_key)
     report = Report(
         agent=name,
         versions=seen,
@@ -154,11 +155,3 @@ def _agent_and_config(
 
 def _config_of(obj: Agent | AgentConfig) -> AgentConfig:
     return obj if isinstance(obj, AgentConfig) else obj.config
-
-
-def _semver_key(version: str) -> tuple[int, ...]:
-    head = version.split("+")[0].split("-")[0]
-    try:
-        return tuple(int(p) for p in head.split("."))
-    except ValueError:
-        return (0,)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from agentnb.meta import _display as D
 from agentnb.meta import _stats
-from agentnb.meta.rollouts import semver_key
+from agentnb.meta.revision import semver_key
 
 if TYPE_CHECKING:
     import numpy as np

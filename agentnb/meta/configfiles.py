@@ -22,7 +22,7 @@ from pathlib import Path
 
 from agentnb.agents.config import AgentConfig
 from agentnb.errors import UserError
-from agentnb.meta.revision import Revision
+from agentnb.meta.revision import Revision, semver_key
 
 __all__ = ["Exported", "export", "load", "versions"]
 
@@ -135,8 +135,6 @@ def _commit(paths: list[Path], message: str) -> str:
 
 def versions(directory: str | os.PathLike[str], name: str) -> list[str]:
     """The exported versions of agent `name`, oldest first."""
-    from agentnb.meta.rollouts import semver_key
-
     folder = Path(directory) / name
     found = [p.stem for p in folder.glob("*.yaml")] if folder.is_dir() else []
     return sorted(found, key=semver_key)

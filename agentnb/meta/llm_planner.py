@@ -26,8 +26,12 @@ from pydantic import BaseModel, Field
 
 from agentnb.agents.config import AgentConfig
 from agentnb.errors import ConfigError, UserError
-from agentnb.meta.planning import current_description
-from agentnb.meta.proposals import Proposal, SetInstructions, SetToolDescription
+from agentnb.meta.proposals import (
+    Proposal,
+    SetInstructions,
+    SetToolDescription,
+    current_description,
+)
 from agentnb.meta.report import Finding, Report
 from agentnb.secrets import redact
 
@@ -209,6 +213,7 @@ class ModelPlanner:
             evidence=_runs(findings),
             evidence_count=sum(f.run_count for f in findings),
             finding=findings[0].id if findings else None,
+            answers=[f.id for f in findings],
             planner="model",
             expected=f"fewer failed or rejected {rewrite.tool} calls",
             base=config,
@@ -233,6 +238,7 @@ class ModelPlanner:
             evidence=_runs(findings),
             evidence_count=sum(f.run_count for f in findings),
             finding=findings[0].id if findings else None,
+            answers=[f.id for f in findings],
             planner="model",
             expected="fewer looping, stalled or failed runs",
             base=config,

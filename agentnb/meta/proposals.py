@@ -24,7 +24,7 @@ p.model_dump_json()    # proposals are plain data
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentnb.agents.config import AgentConfig, ComponentRef, Settings
 from agentnb.errors import UserError
 from agentnb.meta import _display as D
+from agentnb.meta.report import Severity
 
 __all__ = [
     "AddGuard",
@@ -39,12 +40,15 @@ __all__ = [
     "PatchError",
     "Proposal",
     "ProposalKind",
+    "Proposals",
     "RemoveTool",
     "SetGuardParams",
     "SetInstructions",
     "SetSetting",
     "SetToolDescription",
+    "Unanswered",
     "config_diff",
+    "current_description",
     "guard_name",
 ]
 
@@ -53,6 +57,7 @@ ProposalKind = Literal[
     "argument_schema",
     "guard",
     "max_steps",
+    "retries",
     "timeout",
     "breaker",
     "fallback",
@@ -69,6 +74,18 @@ class PatchError(UserError):
 def guard_name(ref: ComponentRef) -> str:
     """The name a guard reports in verdicts: its `name` param, else its kind."""
     return str(ref.params.get("name") or ref.name)
+
+
+def current_description(tool: str, config: AgentConfig | None) -> str:
+    """What the model is told about `tool` now: the config's override, else the tool's own."""
+    if config is not None:
+        for ref in config.tools:
+            if ref.name == tool and ref.description is not None:
+                return ref.description
+    from agentnb.tools.tool import REGISTRY
+
+    found = REGISTRY.get(tool)
+    return found.description if found is not None else ""
 
 
 class _Op(BaseModel):
@@ -244,6 +261,9 @@ class Proposal(BaseModel):
     evidence_count: int = 0
     finding: str | None = None
     """The id of the finding it answers (`invalid_arguments:lookup_order`)."""
+    answers: list[str] = Field(default_factory=list)
+    """The ids of every finding it answers (`finding` is the main one): a new description
+    answers its tool's rejected calls, guard blocks and the runs that failed because of them."""
     planner: Literal["rules", "model"] = "rules"
     expected: str = ""
     """The effect to look for once it is rolled out (what `meta.compare` should show)."""
@@ -280,7 +300,9 @@ class Proposal(BaseModel):
         more = self.evidence_count - min(len(self.evidence), 8)
         tail = f" … and {more:,} more runs" if more > 0 else ""
         expected = f"<p><b>Expect:</b> {D.esc(self.expected)}</p>" if self.expected else ""
-        finding = f" · answers <code>{D.esc(self.finding)}</code>" if self.finding else ""
+        answers = self.answers or ([self.finding] if self.finding else [])
+        shown = ", ".join(f"<code>{D.esc(a)}</code>" for a in answers)
+        finding = f" · answers {shown}" if shown else ""
         return D.wrap(
             f"<h4>{D.badge(self.kind, 'info')} {D.esc(self.title)}</h4>"
             f'<p class="muted">planner: {self.planner}{finding}</p>'
@@ -288,6 +310,94 @@ class Proposal(BaseModel):
             f"{D.diff_html(self.diff())}"
             f"<p><b>Evidence:</b> {evidence or '–'}{tail}</p>"
         )
+
+    def _repr_mimebundle_(
+        self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        return D.bundle(
+            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
+        )
+
+
+class Unanswered(BaseModel):
+    """A finding no automatic change answers: why not, and what the user could do instead."""
+
+    model_config = ConfigDict(frozen=True)
+
+    finding: str
+    """The finding's id (`tool_errors:convert_units`)."""
+    severity: Severity
+    title: str
+    why: str
+    """Why no change to the config applies."""
+    todo: str
+    """What the user could do."""
+    runs: list[str] = Field(default_factory=list)
+    """A few runs that show it."""
+
+    def summary(self) -> str:
+        lines = [f"[{self.severity}] {self.title}", f"  no proposal: {self.why}"]
+        lines.append(f"  you could: {self.todo}")
+        if self.runs:
+            lines.append(f"  runs: {', '.join(r[:12] for r in self.runs[:3])}")
+        return "\n".join(lines)
+
+
+class Proposals(list[Proposal]):
+    """The planner's proposals, most important first, and the findings of warning or critical
+    severity no proposal answers (`unanswered`, each with why and what to do); displays as a list
+    in a notebook."""
+
+    def __init__(
+        self, proposals: Iterable[Proposal] = (), unanswered: Iterable[Unanswered] = ()
+    ) -> None:
+        super().__init__(proposals)
+        self.unanswered: list[Unanswered] = list(unanswered)
+
+    def summary(self) -> str:
+        lines = [f"[{i}] {p.title} ({p.kind})" for i, p in enumerate(self)]
+        if not self:
+            lines.append(
+                "no proposals" + (": no finding calls for a change" if not self.unanswered else "")
+            )
+        if self.unanswered:
+            lines.append(f"{len(self.unanswered)} finding(s) no automatic change answers:")
+            lines += [u.summary() for u in self.unanswered]
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython's plain-text formatter knows lists and would print the list's repr instead.
+        printer.text(self.summary())
+
+    def _repr_html_(self) -> str:
+        rows = [
+            (
+                str(i),
+                D.badge(p.kind, "info"),
+                f'<b>{D.esc(p.title)}</b><br><span class="muted">{D.esc(p.rationale)}</span>',
+                f"{p.evidence_count:,}",
+            )
+            for i, p in enumerate(self)
+        ]
+        parts = [D.table(["#", "kind", "proposal", "runs"], rows, numeric={3})] if rows else []
+        if not rows and not self.unanswered:
+            parts.append("<p>No proposals: no finding calls for a change.</p>")
+        if self.unanswered:
+            open_rows = [
+                (
+                    D.badge(u.severity, u.severity),
+                    f"<b>{D.esc(u.title)}</b>",
+                    D.esc(u.why),
+                    D.esc(u.todo),
+                )
+                for u in self.unanswered
+            ]
+            head = "No proposals. " if not rows else ""
+            parts.append(
+                f"<p>{head}Findings no automatic change answers, and what you could do:</p>"
+                + D.table(["severity", "finding", "why no proposal", "you could"], open_rows)
+            )
+        return D.wrap("".join(parts))
 
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None

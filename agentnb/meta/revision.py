@@ -21,6 +21,7 @@ so that no tool needs to be importable and no API key set. A failing patch raise
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Collection, Sequence
 from typing import Any, Literal
 
@@ -29,12 +30,31 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from agentnb.agents.config import AgentConfig
 from agentnb.errors import UserError
 from agentnb.meta import _display as D
-from agentnb.meta.proposals import Change, Proposal, config_diff, guard_name
+from agentnb.meta.proposals import Change, Proposal, Proposals, config_diff, guard_name
 
-__all__ = ["Bump", "ChangelogEntry", "Revision", "apply", "bump_level", "bump_version", "check"]
+__all__ = [
+    "Bump",
+    "ChangelogEntry",
+    "Revision",
+    "apply",
+    "bump_level",
+    "bump_version",
+    "check",
+    "semver_key",
+]
 
 Bump = Literal["major", "minor", "patch"]
 _ORDER: dict[Bump, int] = {"patch": 0, "minor": 1, "major": 2}
+
+
+def semver_key(version: str) -> tuple[int, int, int, int, str]:
+    """Sort key of a semantic version: 1.10.0 after 1.9.0, a pre-release before its release."""
+    core, _, pre = version.split("+")[0].partition("-")
+    try:
+        major, minor, patch = (int(p) for p in core.split("."))
+    except ValueError:
+        return (-1, 0, 0, 0, version)
+    return (major, minor, patch, 0 if pre else 1, pre)
 
 
 def bump_level(old: AgentConfig, new: AgentConfig) -> tuple[Bump | None, list[tuple[Bump, str]]]:
@@ -162,6 +182,12 @@ class Revision(AgentConfig):
 
     _changelog: ChangelogEntry | None = PrivateAttr(default=None)
     _base: AgentConfig | None = PrivateAttr(default=None)
+    _note: str | None = PrivateAttr(default=None)
+
+    @property
+    def note(self) -> str | None:
+        """Why `meta.apply` left the config unchanged, and what to do instead (else None)."""
+        return self._note
 
     @property
     def changelog(self) -> ChangelogEntry | None:
@@ -181,7 +207,7 @@ class Revision(AgentConfig):
     def summary(self) -> str:
         entry = self._changelog
         if entry is None:
-            return f"{self.name} {self.version}"
+            return self._note or f"{self.name} {self.version}"
         return (
             f"{self.name} {entry.previous} → {self.version} ({entry.bump}): "
             f"{'; '.join(entry.reasons)}\n{self.diff()}"
@@ -190,7 +216,8 @@ class Revision(AgentConfig):
     def _repr_html_(self) -> str:
         entry = self._changelog
         if entry is None:
-            return D.wrap(f"<pre>{D.esc(self.to_yaml())}</pre>")
+            note = f"<p>{D.esc(self._note)}</p>" if self._note else ""
+            return D.wrap(f"{note}<pre>{D.esc(self.to_yaml())}</pre>")
         items = "".join(
             f"<li><b>{D.esc(i.title)}</b> — {D.esc(i.rationale)}"
             f'<br><span class="muted">{i.evidence_count:,} runs of evidence</span></li>'
@@ -247,7 +274,9 @@ def apply(
 
     The version is bumped by the kind of change (`bump_level`) unless `version` is given;
     `date` (default: today) dates the changelog entry. Raises `PatchError` when a change does
-    not fit the config and `ConfigError` when the result would not validate.
+    not fit the config and `ConfigError` when the result would not validate. With no proposals
+    it returns `config` unchanged (same version) and warns: its `note` says what to do instead
+    (for `meta.propose`'s result, what the findings it could not answer call for).
     """
     from agentnb.agents.agent import Agent
 
@@ -255,7 +284,7 @@ def apply(
         config = config.config
     items = [proposals] if isinstance(proposals, Proposal) else list(proposals)
     if not items:
-        raise UserError("apply() needs at least one proposal")
+        return _unchanged(config, proposals)
     new = config
     logged: list[ChangelogItem] = []
     for item in items:
@@ -290,6 +319,28 @@ def apply(
         items=logged,
     )
     revision._base = AgentConfig.model_validate(config.to_dict())
+    return revision
+
+
+def _unchanged(config: AgentConfig, given: object) -> Revision:
+    """`config` as it is, with a note saying why nothing changed and what to do instead."""
+    unanswered = given.unanswered if isinstance(given, Proposals) else []
+    lines = [f"{config.name} {config.version} unchanged: no proposals to apply."]
+    if unanswered:
+        lines.append(
+            f"The planner could not answer {len(unanswered)} finding(s) with a config change; "
+            "what you could do instead:"
+        )
+        lines += [f"- {u.title}: {u.todo}" for u in unanswered]
+    else:
+        lines.append(
+            "Nothing to change, or pass your own changes: meta.apply(config, "
+            "[SetSetting(path='tool_retries', value=3)]) (see agentnb.meta.proposals)."
+        )
+    note = "\n".join(lines)
+    warnings.warn(note, UserWarning, stacklevel=3)
+    revision = Revision.model_validate(config.to_dict())
+    revision._note = note
     return revision
 
 

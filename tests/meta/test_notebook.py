@@ -61,5 +61,15 @@ def test_the_meta_analysis_notebook_measures_its_improvement(tmp_path: Path) -> 
     assert re.search(r": better, ", verdicts["success rate"])
     assert re.search(r": better, ", verdicts["block rate"])
     assert re.search(r": worse, ", verdicts["tokens per run"])  # the descriptions cost tokens
+    # The simulated model behaved as its stated rules say: each measured rate is near the
+    # expected one (the notebook states both), for the old version and the new.
+    pairs = re.findall(
+        r"^(\S+) (.+?): expected ([\d.]+)%, measured ([\d.]+)%",
+        shown(run, "def described"),
+        re.M,
+    )
+    assert len(pairs) == 6
+    for version, metric, want, got in pairs:
+        assert abs(float(want) - float(got)) < 4, (version, metric, want, got)
     assert "95% intervals" in html(run, "cmp = meta.compare")
     assert "1.2.1 50%" in html(run, "rollout.ramp")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
@@ -195,3 +197,38 @@ def test_proposals_display(report: Report) -> None:
     assert (
         Proposal.model_validate_json(proposals[0].model_dump_json()).changes == proposals[0].changes
     )
+
+
+def test_no_proposal_quotes_an_order_number_from_the_telemetry(
+    report: Report, planted: Planted_
+) -> None:
+    """`disguise` keeps customers' order numbers out of configs: every example and rejected value a
+    proposal quotes has its digits replaced, so none is an order number that was in the runs."""
+    store, _ = planted
+    prompts = store.runs(agent="support", last=None)["prompt"]
+    in_telemetry = {int(n) for text in prompts for n in re.findall(r"\d+", str(text))}
+    quoted = [
+        value
+        for p in propose(report)
+        for change in p.changes
+        for value in re.findall(r'"([^"]*\d[^"]*)"', json.dumps(change.model_dump()))
+    ]
+    numbers = [int(n) for value in quoted for n in re.findall(r"\d+", value)]
+    assert len(numbers) >= 5  # examples and rejected ids are quoted ...
+    assert [n for n in numbers if n in in_telemetry] == []  # ... none of them a customer's
+
+
+def test_every_warning_or_critical_finding_is_answered(report: Report) -> None:
+    proposals = propose(report)
+    answered = {a for p in proposals for a in p.answers}
+    listed = {u.finding for u in proposals.unanswered}
+    serious = {f.id for f in report if f.severity != "info"}
+    assert serious <= answered | listed
+    assert not answered & listed
+    # The runs that failed because lookup_order was rejected are answered by its description.
+    assert "run_errors:ToolFailed" in proposals[0].answers
+    for item in proposals.unanswered:
+        assert item.why
+        assert item.todo
+        assert item.title in proposals.summary()
+    assert "no automatic change answers" in proposals._repr_mimebundle_()["text/html"]
