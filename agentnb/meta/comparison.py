@@ -23,7 +23,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentnb.meta import _display as D
+from agentnb.display import html as D
+from agentnb.display.bundle import select
 from agentnb.meta import _stats
 from agentnb.meta.rollouts import semver_key
 
@@ -235,7 +236,7 @@ class Comparison:
                 label = ("better" if d.better else "worse") if d.significant else "same"
                 word = label if d.significant else "not yet significant"
                 cells.append(
-                    f'{D.badge(word, label)} {_signed(d.diff, unit)}<br><span class="muted">'
+                    f'{D.badge(label, word)} {_signed(d.diff, unit)}<br><span class="muted">'
                     f"[{_signed(d.low, unit)}, {_signed(d.high, unit)}]</span>"
                 )
             rows.append((D.esc(m.name), *cells, _forest(m, self.versions)))
@@ -249,9 +250,7 @@ class Comparison:
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, Any]:
-        return D.bundle(
-            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
-        )
+        return select({"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude)
 
 
 def _forest(m: Metric, versions: list[str]) -> str:
@@ -306,7 +305,7 @@ def _figure_type() -> type[go.Figure]:
                 data["config"] = {"displaylogo": False}
                 return data
 
-            return D.bundle(
+            return select(
                 {
                     PLOTLY_MIME: spec,
                     "text/html": lambda: self._agentnb_html,

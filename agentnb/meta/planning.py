@@ -34,7 +34,8 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentnb.agents.config import AgentConfig, ComponentRef, Settings
-from agentnb.meta import _display as D
+from agentnb.display import html as D
+from agentnb.display.bundle import select
 from agentnb.meta.proposals import (
     AddGuard,
     Change,
@@ -90,7 +91,7 @@ class Proposals(list[Proposal]):
         rows = [
             (
                 str(i),
-                D.badge(p.kind, "info"),
+                D.badge("info", p.kind),
                 f'<b>{D.esc(p.title)}</b><br><span class="muted">{D.esc(p.rationale)}</span>',
                 f"{p.evidence_count:,}",
             )
@@ -103,9 +104,7 @@ class Proposals(list[Proposal]):
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, Any]:
-        return D.bundle(
-            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
-        )
+        return select({"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude)
 
 
 def _nice(value: float) -> float:

@@ -30,8 +30,9 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentnb.agents.config import AgentConfig, ComponentRef, Settings
+from agentnb.display import html as D
+from agentnb.display.bundle import select
 from agentnb.errors import UserError
-from agentnb.meta import _display as D
 
 __all__ = [
     "AddGuard",
@@ -292,6 +293,4 @@ class Proposal(BaseModel):
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, Any]:
-        return D.bundle(
-            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
-        )
+        return select({"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude)

@@ -29,8 +29,9 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentnb.agents.config import AgentConfig
+from agentnb.display import html as D
+from agentnb.display.bundle import select
 from agentnb.errors import UserError
-from agentnb.meta import _display as D
 
 if TYPE_CHECKING:
     from agentnb.agents.agent import Agent
@@ -216,9 +217,7 @@ class Rollout:
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, Any]:
-        return D.bundle(
-            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
-        )
+        return select({"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude)
 
 
 def rollout(
