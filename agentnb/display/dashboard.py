@@ -86,8 +86,7 @@ class DashboardData:
     totals: Mapping[str, Any]
     """Over every matching run: `runs`, `errors`, `error_rate`, `blocked`, `block_rate`,
     `p50_ms`, `p95_ms`, `cost` (of the priced runs; None: no priced run), `cost_per_run`,
-    `unpriced` (runs whose model has no price, see `agentnb.models.pricing`), and
-    `guard_errors` (verdicts of guards that raised; None when the store does not count them)."""
+    `unpriced` (runs whose model has no price, see `agentnb.models.pricing`)."""
 
     @property
     def scope(self) -> str:
@@ -95,6 +94,13 @@ class DashboardData:
         if self.agent is None:
             return "all agents" if self.version is None else f"all agents · {self.version}"
         return f"{self.agent} {self.version or '· all versions'}"
+
+    @property
+    def guard_errors(self) -> int | None:
+        """Runs in which a guard raised (None: the store does not count them)."""
+        if "guard_errors" not in self.versions:
+            return None
+        return int(self.versions["guard_errors"].sum())
 
     def summary(self) -> str:
         """One line: what is shown and its headline numbers."""
@@ -109,8 +115,8 @@ class DashboardData:
             f"p50 {format_duration(t['p50_ms'] / 1000)}",
             f"p95 {format_duration(t['p95_ms'] / 1000)}",
         ]
-        if t.get("guard_errors"):
-            n = t["guard_errors"]
+        if self.guard_errors:
+            n = self.guard_errors
             parts.append(f"{n} guard error{'s' * (n != 1)}")
         if t["cost"] is not None:
             unpriced = f"; {t['unpriced']} without a price" if t["unpriced"] else ""

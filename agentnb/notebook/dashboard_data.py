@@ -93,10 +93,6 @@ def dashboard_data(
         "cost": cost,
         "cost_per_run": cost / count if cost is not None and count else None,
         "unpriced": int(runs["cost"].isna().sum()),
-        # Counted by stores that record guard errors (runs with a guard that raised).
-        "guard_errors": (
-            int(versions["guard_errors"].sum()) if "guard_errors" in versions else None
-        ),
     }
     return DashboardData(
         agent=agent,

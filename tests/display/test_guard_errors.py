@@ -117,7 +117,6 @@ def frames(guard_errors: list[int] | None) -> DashboardData:
         "cost": None,
         "cost_per_run": None,
         "unpriced": 8,
-        "guard_errors": None if guard_errors is None else sum(guard_errors),
     }
     return DashboardData(
         agent="shop",
@@ -146,6 +145,7 @@ def test_the_dashboard_draws_guard_error_rates_when_the_store_counts_them() -> N
         "guard-error rate": [0.25, 0.0],
     }
     data = frames([1, 0])
+    assert data.guard_errors == 1
     assert "· 1 guard error" in data.summary()
     assert "<title>1.0.0 · guard-error rate: 25%</title>" in static_html(data, figures(data))
 
@@ -156,3 +156,4 @@ def test_the_dashboard_degrades_without_guard_errors() -> None:
         assert title == "Error and guard-block rates per version"
         assert list(series) == ["error rate", "guard-block rate"]
         assert "guard error" not in data.summary()
+    assert frames(None).guard_errors is None

@@ -63,7 +63,8 @@ def test_verdicts_display_as_a_table(script: Script) -> None:
         "                        time\n"
         "1     tool_call     at_most_100  refund  pass     continue"
         "                                T\n"
-        "2     tool_call     at_most_100  refund  block    skip      300 is over the limit of 100  T\n"
+        "2     tool_call     at_most_100  refund  block    skip      300 is over the limit of 100"
+        "  T\n"
         "3     final_output  polite       –       warn     continue  no greeting"
         "                   T"
     )
