@@ -80,7 +80,7 @@ def figure_bundle(
     fallback: Callable[[dict[str, Any]], str],
     plain: Callable[[dict[str, Any]], str] | None = None,
 ) -> dict[str, Any]:
-    """The display bundle of a figure: plotly's JSON, a static SVG fallback drawn from that JSON
+    """The display bundle of a figure: plotly's JSON, a static HTML fallback made from that JSON
     by `fallback`, and a line of text (`plain`, default: the figure's type and trace count)."""
     spec: dict[str, Any] | None = None
 
