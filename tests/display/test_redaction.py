@@ -4,7 +4,7 @@ One secret of every kind is planted in a prompt, a tool argument, a tool result,
 and the answer. Whatever `agentnb.secrets.redact` removes before telemetry writes (the same
 function), no display shows: the run's text, HTML and trace payload, its verdict table, and its
 plotly timeline (hover texts included), through IPython's display pipeline and in a notebook
-executed by nbclient. `result.show(redact=False)` shows the raw texts.
+executed by nbclient (with the progress lines it prints). `result.show(redact=False)` shows the raw texts.
 """
 
 from __future__ import annotations
@@ -156,6 +156,7 @@ def test_an_executed_notebook_saves_no_secret(tmp_path: Path, env_secret: None) 
 
     source = f"""
 from agentnb import Agent, FunctionModel, Verdict, guard, tool, tool_call
+from agentnb.notebook import progress
 PLANTED = {PLANTED!r}
 
 @tool
@@ -170,7 +171,8 @@ def no_keys(text: str) -> Verdict:
 replies = iter([tool_call("lookup", order="A-1", note=PLANTED), f"Done. {{PLANTED}}"])
 model = FunctionModel(lambda request: next(replies))
 agent = Agent("leaky", model=model, tools=[lookup], guards=[no_keys], telemetry=False)
-result = agent.run_sync(f"Check order A-1 with these credentials: {{PLANTED}}")
+with progress(agent, mode="text"):  # one line per step, tool call and verdict, on stdout
+    result = agent.run_sync(f"Check order A-1 with these credentials: {{PLANTED}}")
 display(result, result.verdicts, result.plot())
 result
 """
@@ -184,7 +186,9 @@ result
     mimes = sorted(mime for output in outputs for mime in output.get("data", {}))
     assert mimes.count("application/vnd.agentnb.trace+json") == 2
     assert "application/vnd.plotly.v1+json" in mimes
-    # The outputs only: the cell's source holds the secrets, as the user typed them.
-    saved = json.dumps([o.get("data", {}) for o in outputs], ensure_ascii=False)
+    # The outputs only (displays, and the progress lines on stdout): the cell's source holds
+    # the secrets, as the user typed them.
+    assert any(o["output_type"] == "stream" for o in outputs)
+    saved = json.dumps([o.get("data") or o.get("text") for o in outputs], ensure_ascii=False)
     assert [kind for kind in hidden_kinds() if SECRETS[kind][1] in saved] == []
     assert saved.count("[REDACTED]") > 20
