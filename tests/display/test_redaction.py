@@ -4,7 +4,8 @@ One secret of every kind is planted in a prompt, a tool argument, a tool result,
 and the answer. Whatever `agentnb.secrets.redact` removes before telemetry writes (the same
 function), no display shows: the run's text, HTML and trace payload, its verdict table, and its
 plotly timeline (hover texts included), through IPython's display pipeline and in a notebook
-executed by nbclient (with the progress lines it prints). `result.show(redact=False)` shows the raw texts.
+executed by nbclient (with the progress lines it prints). `result.show(redact=False)` shows the
+raw texts.
 """
 
 from __future__ import annotations
