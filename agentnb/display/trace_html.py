@@ -22,7 +22,8 @@ Badges, texts, numbers and the shared rules of the stylesheet come from `agentnb
 `trace.css` adds the trace's own rules.
 
 Every text from the run is escaped. Long texts show a preview and a `<details>` "show more"
-holding the rest (capped at `MAX_TEXT` characters; the trace JSON always has all of it).
+holding the rest (capped at `agentnb.display.html.MAX_TEXT` characters; the trace JSON always
+has all of it).
 
 >>> html = render_trace(payload)  # doctest: +SKIP
 """
@@ -38,9 +39,6 @@ from typing import Any
 from agentnb import semconv as A
 from agentnb.display.html import (
     COLOURS,
-    MAX_TEXT,
-    PREVIEW_CHARS,
-    PREVIEW_LINES,
     badge,
     format_cost,
     format_duration,
@@ -49,14 +47,7 @@ from agentnb.display.html import (
     text_block,
 )
 
-__all__ = [
-    "MAX_TEXT",
-    "PREVIEW_CHARS",
-    "PREVIEW_LINES",
-    "ROOT_CLASS",
-    "guard_errors",
-    "render_trace",
-]
+__all__ = ["ROOT_CLASS", "guard_errors", "render_trace"]
 
 ROOT_CLASS = "agentnb-trace"
 
