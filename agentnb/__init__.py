@@ -24,7 +24,6 @@ from agentnb.errors import (
     ConfigError,
     GuardBlocked,
     MaxStepsExceeded,
-    MissingDependency,
     ModelError,
     RunError,
     ToolFailed,
@@ -37,10 +36,7 @@ from agentnb.models import FunctionModel, record, set_default_model, tool_call
 from agentnb.tools import RunContext, Tool, tool
 
 if TYPE_CHECKING:
-    from datetime import datetime, timedelta
-
-    from agentnb.notebook.dashboard import Dashboard, StaticDashboard
-    from agentnb.telemetry.store import Store
+    from agentnb.notebook.dashboard import dashboard as dashboard
 
 __version__ = "0.1.0"
 
@@ -77,29 +73,14 @@ __all__ = [
 ]
 
 
-def dashboard(
-    store: Store | str | None = None,
-    *,
-    agent: str | None = None,
-    version: str | None = None,
-    since: str | datetime | timedelta | None = "24h",
-    widget: bool | None = None,
-) -> Dashboard | StaticDashboard:
-    """Charts of the recorded runs: runs over time, latency p50/p95 per version, error and
-    guard-block rates, cost per run, top failing tools (`agentnb.notebook.dashboard`).
+def __getattr__(name: str) -> Any:
+    # `dashboard` is defined once, in agentnb.notebook.dashboard; importing it here on first
+    # access keeps `import agentnb` free of the notebook package.
+    if name == "dashboard":
+        from agentnb.notebook.dashboard import dashboard
 
-    A widget with agent, version and time-range pickers in a notebook someone watches; static
-    charts (which also show in nbconvert HTML) elsewhere. `%agentnb dashboard` does the same.
-
-    >>> agentnb.dashboard(agent="support", since="7d")  # doctest: +SKIP
-    """
-    try:
-        from agentnb.notebook.dashboard import dashboard as make
-    except ImportError as exc:  # ipywidgets and plotly come with the notebook extra
-        raise MissingDependency(
-            exc.name or "ipywidgets", "notebook", "agentnb.dashboard()"
-        ) from None
-    return make(store, agent=agent, version=version, since=since, widget=widget)
+        return dashboard
+    raise AttributeError(f"module 'agentnb' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -23,10 +23,7 @@ Run errors carry the partial `RunResult` as `.result` once the run loop has reco
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from agentnb.agents.result import RunResult
+from typing import Any
 
 __all__ = [
     "AgentnbError",
@@ -122,7 +119,9 @@ class MissingDependency(UserError):
 class RunError(AgentnbError):
     """A failure while an agent was running."""
 
-    result: RunResult | None = None
+    result: Any = None
+    """The partial `agentnb.agents.RunResult`, once the run loop has recorded it (typed `Any`:
+    errors sit at the bottom of the stack and name no type of the layers above)."""
 
 
 class ModelError(RunError):

@@ -11,13 +11,10 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import Any, Literal, Union
 
 from agentnb.models.base import ModelResponse
 from agentnb.models.messages import ToolCall
-
-if TYPE_CHECKING:
-    from agentnb.agents.result import RunResult
 
 __all__ = [
     "Emit",
@@ -175,7 +172,9 @@ class LayerEvent:
 @dataclass(slots=True)
 class RunFinished:
     run_id: str
-    result: RunResult
+    result: Any
+    """The run's `agentnb.agents.RunResult` (typed `Any`: events sit below `agents/` and name
+    none of its types)."""
     t: float = field(default_factory=perf_counter)
     kind: Literal["run_finished"] = "run_finished"
 

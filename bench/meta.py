@@ -39,10 +39,10 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the repo root, f
 from _common import environment, table
 
 from agentnb import meta, telemetry
+from agentnb import semconv as A
 from agentnb.meta._data import Data, Scope, Thresholds
 from agentnb.meta.analysis import ANALYZERS
 from agentnb.meta.synthetic import Planted, generate
-from agentnb.telemetry import attributes as A
 
 TARGET_S = 10.0
 

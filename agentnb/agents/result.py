@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentnb.events import GuardVerdict, MonitorFinding
 from agentnb.models.messages import Message, Usage, message_to_dict
+from agentnb.secrets import redact as redact_text
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["RunResult", "RunStatus", "StepRecord", "ToolCallRecord"]
+    from agentnb.display.run import RunView
+
+__all__ = ["RunResult", "RunStatus", "StepRecord", "ToolCallRecord", "Verdicts"]
 
 RunStatus = Literal["ok", "error", "cancelled", "blocked"]
 
@@ -76,6 +79,47 @@ class StepRecord:
         }
 
 
+class Verdicts(list[GuardVerdict]):
+    """A run's guard verdicts, in order: a list that displays as a table (text and HTML).
+
+    >>> result.verdicts  # doctest: +SKIP
+    step  point       guard     target  outcome  action    reason  time
+    0     input       no_pii    –       pass     continue          0.01 ms
+    """
+
+    def __init__(self, verdicts: Iterable[GuardVerdict] = ()) -> None:
+        super().__init__(verdicts)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One plain dict per verdict: what the tables show."""
+        return [
+            {
+                "step": v.step,
+                "point": v.point,
+                "guard": v.guard,
+                "target": v.target,
+                "outcome": v.outcome,
+                "action": v.action,
+                "reason": v.reason,
+                "duration": v.duration,
+            }
+            for v in self
+        ]
+
+    def __repr__(self) -> str:
+        from agentnb.display.verdicts import verdicts_text
+
+        return verdicts_text(self.rows())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        from agentnb.display.verdicts import verdicts_html
+
+        return verdicts_html(self.rows())
+
+
 @dataclass(slots=True)
 class RunResult:
     """The outcome of `agent.run(...)`.
@@ -102,10 +146,14 @@ class RunResult:
     error_type: str | None = None
     perf_start: float = 0.0
     """`time.perf_counter()` at the start: event and verdict times `t` are relative to it."""
-    verdicts: list[GuardVerdict] = field(default_factory=list)
-    """Every guard verdict of the run, in order."""
+    verdicts: list[GuardVerdict] = field(default_factory=Verdicts)
+    """Every guard verdict of the run, in order (a `Verdicts` list: it displays as a table)."""
     findings: list[MonitorFinding] = field(default_factory=list)
     """Monitor findings about this run; background monitors may add to it after it returned."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.verdicts, Verdicts):
+            self.verdicts = Verdicts(self.verdicts)
 
     @property
     def trace_id(self) -> str:
@@ -145,8 +193,16 @@ class RunResult:
             "findings": [_finding_dict(f) for f in self.findings],
         }
 
-    def summary(self) -> str:
-        """A few lines for humans: status, totals, each step's tool calls, the output."""
+    def summary(self, *, redact: bool = True) -> str:
+        """A few lines for humans: status, totals, each step's tool calls, the output.
+
+        Secrets (`agentnb.secrets`) are replaced by `[REDACTED]` unless `redact=False`.
+        """
+
+        def clip(text: str) -> str:
+            # Redact before clipping: a secret cut in half would no longer be recognised.
+            return _clip(redact_text(text) if redact else text)
+
         cost = "n/a" if self.cost is None else f"${self.cost:.4f}"
         calls = len(self.tool_calls)
         head = (
@@ -157,13 +213,11 @@ class RunResult:
         )
         lines = [head]
         for step in self.steps:
-            said = f" says {_clip(step.text)!r}" if step.text else ""
+            said = f" says {clip(step.text)!r}" if step.text else ""
             lines.append(f"  step {step.index}: {step.model}{said}")
             for call in step.tool_calls:
                 mark = f" [{call.error}]" if call.error else ""
-                lines.append(
-                    f"    {call.name}({_clip(call.arguments)}){mark} → {_clip(call.result)}"
-                )
+                lines.append(f"    {call.name}({clip(call.arguments)}){mark} → {clip(call.result)}")
         if self.error:
             lines.append(f"error: {self.error}")
         lines.append(
@@ -171,7 +225,8 @@ class RunResult:
             if not isinstance(self.output, str)
             else f"output: {self.output}"
         )
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        return redact_text(text) if redact else text
 
     def __str__(self) -> str:
         return self.summary()
@@ -179,24 +234,38 @@ class RunResult:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.summary())
 
+    def show(self, *, redact: bool = True) -> RunView:
+        """The run's display: summary text, static HTML of the trace, and the trace payload
+        (`application/vnd.agentnb.trace+json`) for the JupyterLab extension.
+
+        Secrets are redacted from all of it, as telemetry redacts them; `redact=False` shows
+        the raw texts (what a notebook shows is saved with it: use it only where needed).
+
+        >>> result.show(redact=False)  # doctest: +SKIP
+        """
+        from agentnb.agents.trace import trace_payload
+        from agentnb.display.run import RunView
+
+        return RunView(
+            lambda: self.summary(redact=redact), lambda: trace_payload(self), redact=redact
+        )
+
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, Any]:
-        """What a notebook shows: the summary as text, the trace as static HTML, and the trace
-        payload (`application/vnd.agentnb.trace+json`) for the JupyterLab extension."""
-        from agentnb.notebook.display import mimebundle
+        """What a notebook shows: `show()` (redacted summary, trace HTML and trace payload)."""
+        return self.show()._repr_mimebundle_(include, exclude)
 
-        return mimebundle(self, include, exclude)
-
-    def plot(self) -> go.Figure:
+    def plot(self, *, redact: bool = True) -> go.Figure:
         """The run as a plotly timeline: a bar per model call, tool call and guard check.
 
         Needs plotly (`pip install 'agentnb[notebook]'`); the figure also displays as a static
-        SVG where plotly.js is not available (nbconvert HTML, GitHub).
+        SVG where plotly.js is not available (nbconvert HTML, GitHub). Its hover texts are
+        redacted like the rest of the display unless `redact=False`.
         """
-        from agentnb.notebook.plot import timeline
+        from agentnb.display.timeline import timeline
 
-        return timeline(self)
+        return timeline(self.show(redact=redact).payload())
 
 
 def _verdict_dict(v: GuardVerdict, perf_start: float) -> dict[str, Any]:

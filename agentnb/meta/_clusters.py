@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
+from agentnb import semconv as A
 from agentnb.meta import _stats
 from agentnb.meta._data import SPAN_FIELDS, Data, Thresholds, attributes, rows, shape
 from agentnb.meta.report import EVIDENCE_LIMIT, Finding, Measure
-from agentnb.telemetry import attributes as A
 
 if TYPE_CHECKING:
     import numpy as np

@@ -16,9 +16,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from agentnb import semconv as A
 from agentnb.meta.report import Severity
 from agentnb.secrets import redact
-from agentnb.telemetry import attributes as A
 from agentnb.telemetry.records import full_attributes
 
 if TYPE_CHECKING:

@@ -194,7 +194,7 @@ def outlier_findings(data: Data, t: Thresholds) -> list[Finding]:
 
 
 def _fmt(value: float, unit: Unit) -> str:
-    from agentnb.meta._display import fmt
+    from agentnb.display.html import fmt
 
     return fmt(value, unit)
 

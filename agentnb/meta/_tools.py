@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agentnb import semconv as A
 from agentnb.meta import _stats
 from agentnb.meta._data import (
     SPAN_FIELDS,
@@ -21,7 +22,6 @@ from agentnb.meta._data import (
     shape,
 )
 from agentnb.meta.report import EVIDENCE_LIMIT, Finding, Measure
-from agentnb.telemetry import attributes as A
 
 if TYPE_CHECKING:
     import pyarrow as pa

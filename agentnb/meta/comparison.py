@@ -17,13 +17,14 @@ percentile bootstrap (a normal approximation beyond `BOOTSTRAP_MAX` runs, where 
 from __future__ import annotations
 
 import functools
-import json
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentnb.meta import _display as D
+from agentnb.display import html as D
+from agentnb.display.bundle import select
+from agentnb.display.figures import figure_bundle, static_fallback_class
 from agentnb.meta import _stats
 from agentnb.meta.revision import semver_key
 
@@ -39,7 +40,6 @@ __all__ = ["BOOTSTRAP_MAX", "Cell", "Comparison", "Metric", "compare"]
 
 BOOTSTRAP_MAX = 20_000
 Kind = Literal["rate", "quantile", "mean"]
-PLOTLY_MIME = "application/vnd.plotly.v1+json"
 _PALETTE = ("#6e7781", "#0969da", "#8250df", "#1a7f37", "#9a6700")
 
 
@@ -235,7 +235,7 @@ class Comparison:
                 label = ("better" if d.better else "worse") if d.significant else "same"
                 word = label if d.significant else "not yet significant"
                 cells.append(
-                    f'{D.badge(word, label)} {_signed(d.diff, unit)}<br><span class="muted">'
+                    f'{D.badge(label, word)} {_signed(d.diff, unit)}<br><span class="muted">'
                     f"[{_signed(d.low, unit)}, {_signed(d.high, unit)}]</span>"
                 )
             rows.append((D.esc(m.name), *cells, _forest(m, self.versions)))
@@ -249,9 +249,7 @@ class Comparison:
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, Any]:
-        return D.bundle(
-            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
-        )
+        return select({"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude)
 
 
 def _forest(m: Metric, versions: list[str]) -> str:
@@ -288,36 +286,18 @@ def _forest(m: Metric, versions: list[str]) -> str:
 def _figure_type() -> type[go.Figure]:
     """A plotly `Figure` that also displays as static HTML (the comparison's table) where
     plotly.js cannot run (nbconvert HTML, GitHub); created on first use."""
-    import plotly.graph_objects as go
+    return static_fallback_class(
+        "ComparisonFigure", __name__, "Comparison.figure()", _comparison_bundle
+    )
 
-    class ComparisonFigure(go.Figure):  # type: ignore[misc]
-        # IPython calls `_ipython_display_` first; plotly's emits the plotly JSON alone.
-        _ipython_display_ = None
-        _agentnb_html = ""
 
-        def _repr_mimebundle_(
-            self,
-            include: Collection[str] | None = None,
-            exclude: Collection[str] | None = None,
-            **kwargs: Any,
-        ) -> dict[str, Any]:
-            def spec() -> dict[str, Any]:
-                data: dict[str, Any] = json.loads(self.to_json())
-                data["config"] = {"displaylogo": False}
-                return data
-
-            return D.bundle(
-                {
-                    PLOTLY_MIME: spec,
-                    "text/html": lambda: self._agentnb_html,
-                    "text/plain": lambda: f"<ComparisonFigure: {len(self.data)} traces>",
-                },
-                include,
-                exclude,
-            )
-
-    ComparisonFigure.__module__ = __name__
-    return ComparisonFigure
+def _comparison_bundle(
+    fig: go.Figure,
+    include: Collection[str] | None = None,
+    exclude: Collection[str] | None = None,
+) -> dict[str, Any]:
+    html = str(getattr(fig, "_agentnb_html", ""))
+    return figure_bundle(fig, include, exclude, fallback=lambda spec: html)
 
 
 def _signed(value: float, unit: str) -> str:

@@ -30,8 +30,9 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentnb.agents.config import AgentConfig, ComponentRef, Settings
+from agentnb.display import html as D
+from agentnb.display.bundle import select
 from agentnb.errors import UserError
-from agentnb.meta import _display as D
 from agentnb.meta.report import Severity
 
 __all__ = [
@@ -304,7 +305,7 @@ class Proposal(BaseModel):
         shown = ", ".join(f"<code>{D.esc(a)}</code>" for a in answers)
         finding = f" · answers {shown}" if shown else ""
         return D.wrap(
-            f"<h4>{D.badge(self.kind, 'info')} {D.esc(self.title)}</h4>"
+            f"<h4>{D.badge('info', self.kind)} {D.esc(self.title)}</h4>"
             f'<p class="muted">planner: {self.planner}{finding}</p>'
             f"<p><b>Why:</b> {D.esc(self.rationale)}</p>{expected}"
             f"{D.diff_html(self.diff())}"
@@ -314,9 +315,7 @@ class Proposal(BaseModel):
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, Any]:
-        return D.bundle(
-            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
-        )
+        return select({"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude)
 
 
 class Unanswered(BaseModel):
@@ -373,7 +372,7 @@ class Proposals(list[Proposal]):
         rows = [
             (
                 str(i),
-                D.badge(p.kind, "info"),
+                D.badge("info", p.kind),
                 f'<b>{D.esc(p.title)}</b><br><span class="muted">{D.esc(p.rationale)}</span>',
                 f"{p.evidence_count:,}",
             )
@@ -402,6 +401,4 @@ class Proposals(list[Proposal]):
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, Any]:
-        return D.bundle(
-            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
-        )
+        return select({"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude)

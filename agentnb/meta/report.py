@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentnb.agents.config import AgentConfig
-from agentnb.meta import _display as D
+from agentnb.display import html as D
+from agentnb.display.bundle import select
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -181,9 +182,7 @@ class Report(BaseModel):
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, Any]:
-        return D.bundle(
-            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
-        )
+        return select({"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude)
 
 
 def _details_html(finding: Finding) -> str:

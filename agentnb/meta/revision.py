@@ -28,8 +28,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from agentnb.agents.config import AgentConfig
+from agentnb.display import html as D
+from agentnb.display.bundle import select
 from agentnb.errors import UserError
-from agentnb.meta import _display as D
 from agentnb.meta.proposals import Change, Proposal, Proposals, config_diff, guard_name
 
 __all__ = [
@@ -232,9 +233,7 @@ class Revision(AgentConfig):
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, Any]:
-        return D.bundle(
-            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
-        )
+        return select({"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude)
 
 
 def check(config: AgentConfig) -> None:

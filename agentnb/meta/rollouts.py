@@ -29,8 +29,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec
 
 from agentnb.agents.config import AgentConfig
+from agentnb.display import html as D
+from agentnb.display.bundle import select
 from agentnb.errors import UserError
-from agentnb.meta import _display as D
 from agentnb.meta.configfiles import load
 from agentnb.meta.revision import semver_key
 
@@ -207,9 +208,7 @@ class Rollout:
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, Any]:
-        return D.bundle(
-            {"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude
-        )
+        return select({"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude)
 
 
 def _factory(cls: Callable[P, Rollout]) -> Callable[P, Rollout]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from agentnb.telemetry import attributes as A
+from agentnb import semconv as A
 from agentnb.telemetry import schema as S
 from agentnb.telemetry.records import SPAN_COLUMNS as _SPAN_COLUMNS
 

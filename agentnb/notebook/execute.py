@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from agentnb.display.trace import TRACE_MIME
 from agentnb.errors import MissingDependency, UserError
-from agentnb.notebook.trace import TRACE_MIME
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from agentnb import events as ev
 from agentnb.errors import UserError
 from agentnb.notebook import _kernel
+from agentnb.secrets import redact
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -86,7 +87,9 @@ def progress_mode(mode: str | None = None) -> Mode:
 
 
 def _clip(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
+    # Progress lines are cell output, saved with the notebook: redacted like every display,
+    # before clipping (half a secret is no longer recognisable).
+    text = " ".join(redact(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

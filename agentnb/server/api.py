@@ -3,7 +3,7 @@
 ```python
 api = RunsApi(root_dir="/home/me/project")
 api.runs(agent="fx", status="blocked", limit=50)  # {"stores": [...], "runs": [...], "facets": ...}
-api.trace("1bd9fe87")                              # the trace payload (agentnb.notebook.trace)
+api.trace("1bd9fe87")                              # the trace payload (agentnb.display.trace)
 api.stats(by=["agent", "version"])                 # {"stats": [...]}
 ```
 

@@ -1,4 +1,4 @@
-"""A stored run as the trace payload the lab renderer draws (`agentnb.notebook.trace`, version 1).
+"""A stored run as the trace payload the lab renderer draws (`agentnb.display.trace`, version 1).
 
 A cell's display carries the payload built from the live `RunResult`; the sidebar opens runs
 read back from the telemetry store instead. This module rebuilds the same payload from what the
@@ -24,8 +24,8 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from agentnb.notebook.trace import TRACE_VERSION, stopped
-from agentnb.telemetry import attributes as A
+from agentnb import semconv as A
+from agentnb.display.trace import OUTCOMES, TRACE_VERSION, stopped
 
 if TYPE_CHECKING:
     from agentnb.telemetry.tree import SpanNode, Trace
@@ -40,8 +40,6 @@ _STRUCTURED = (
 )
 """Attributes the store keeps as JSON text (OpenTelemetry values are flat); the payload has
 them as JSON data."""
-
-_OUTCOMES = ("pass", "warn", "block", "rewrite", "error")
 
 
 def payload_from_store(trace: Trace, run: dict[str, Any] | None) -> dict[str, Any]:
@@ -117,7 +115,7 @@ def _span(node: SpanNode, origin: datetime | None, *, known_parent: bool) -> dic
 
 
 def _status(node: SpanNode, attrs: dict[str, Any]) -> str:
-    """The payload's span status (see `agentnb.notebook.trace`) from a stored span."""
+    """The payload's span status (see `agentnb.display.trace`) from a stored span."""
     op = node.operation
     failed = node.status == "error"
     if op == A.OP_INVOKE_AGENT:
@@ -138,7 +136,7 @@ def _status(node: SpanNode, attrs: dict[str, Any]) -> str:
 
 
 def _totals(spans: list[dict[str, Any]], row: dict[str, Any], duration: float) -> dict[str, Any]:
-    verdicts = dict.fromkeys(_OUTCOMES, 0)
+    verdicts = dict.fromkeys(OUTCOMES, 0)
     blocked = findings = 0
     chats = [s for s in spans if s["kind"] == A.OP_CHAT]
     tools = [s for s in spans if s["kind"] == A.OP_EXECUTE_TOOL]

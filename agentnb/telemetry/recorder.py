@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from agentnb.telemetry import attributes as A
+from agentnb import semconv as A
 from agentnb.telemetry.settings import CaptureMode, resolve_capture
 
 if TYPE_CHECKING:

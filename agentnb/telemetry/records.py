@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agentnb import semconv as A
 from agentnb.secrets import redact
-from agentnb.telemetry import attributes as A
 
 if TYPE_CHECKING:
     import pyarrow as pa

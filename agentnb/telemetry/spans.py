@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from agentnb import semconv as A
 from agentnb.models.messages import AssistantMessage, Message, ToolResultMessage, UserMessage
 from agentnb.secrets import REDACTED
-from agentnb.telemetry import attributes as A
 from agentnb.telemetry.recorder import (
     FindingRecord,
     RunRecord,

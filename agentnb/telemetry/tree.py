@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from agentnb.telemetry import attributes as A
+from agentnb import semconv as A
 from agentnb.telemetry.records import full_attributes
 
 if TYPE_CHECKING:

@@ -579,6 +579,28 @@ export function headerMetrics(
   ];
 }
 
+/**
+ * The guards that raised during the run (verdict outcome `error`), each once, in the order they
+ * first failed. A guard that raises fails closed, so the run may still end `ok`: the header says
+ * which guard has a bug.
+ */
+export function guardErrors(payload: TracePayload): string[] {
+  const names = payload.spans
+    .filter(s => s.kind === 'guard' && textAttr(s, ATTR.guardOutcome) === 'error')
+    .map(s => textAttr(s, ATTR.guardName) ?? s.name);
+  return [...new Set(names)];
+}
+
+/** The red header badge of each guard that raised: `✕ guard error: <name>`. */
+export function guardErrorBadges(payload: TracePayload): Badge[] {
+  return guardErrors(payload).map(name => ({
+    text: `✕ guard error: ${name}`,
+    tone: 'error',
+    title: `guard ${name} raised an exception: the action it checked was stopped`,
+    role: 'guard-error'
+  }));
+}
+
 /** Spans a guard stopped, each with the guard and its reason, for the alert under the header. */
 export function blockedActions(payload: TracePayload): { span: TraceSpan; text: string }[] {
   return payload.spans

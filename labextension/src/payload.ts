@@ -1,5 +1,5 @@
 /**
- * The trace payload of one agent run, as `agentnb.notebook.trace.trace_payload` writes it.
+ * The trace payload of one agent run, as `agentnb.agents.trace.trace_payload` writes it (schema: `agentnb.display.trace`).
  *
  * A renderer checks `version` and ignores keys it does not know (the schema grows by adding).
  */

@@ -17,6 +17,7 @@ import {
   barGeometry,
   buildTree,
   filterCounts,
+  guardErrorBadges,
   headerMetrics,
   kindLabel,
   parentIds,
@@ -135,6 +136,7 @@ export function badgeElement(doc: Document, badge: Badge): HTMLElement {
 function header(doc: Document, payload: TracePayload): HTMLElement {
   const title = h(doc, 'div', { class: 'anl-title' }, [
     badgeElement(doc, statusBadge(payload.status)),
+    ...guardErrorBadges(payload).map(b => badgeElement(doc, b)),
     h(doc, 'span', { class: 'anl-agent', title: 'agent' }, [payload.agent || 'agent']),
     payload.agent_version
       ? h(doc, 'span', { class: 'anl-chip', title: 'agent version' }, [`v${payload.agent_version}`])

@@ -6,6 +6,7 @@ import {
   blockedActions,
   buildTree,
   filterCounts,
+  guardErrors,
   headerMetrics,
   messageViews,
   parentIds,
@@ -18,6 +19,7 @@ import {
 } from '../src/model';
 import { TraceSpan, readPayload } from '../src/payload';
 import fixture from './fixtures/blocked-run.json';
+import guardErrorFixture from './fixtures/guard-error-run.json';
 
 const payload = readPayload(fixture);
 const span = (id: string): TraceSpan => payload.spans.find(s => s.id === id)!;
@@ -272,5 +274,12 @@ describe('details', () => {
       ['a', '1'],
       ['b', 'xxxxxxxxx…']
     ]);
+  });
+});
+
+describe('guard errors', () => {
+  it('names each guard that raised once, in the order it first failed', () => {
+    expect(guardErrors(readPayload(guardErrorFixture))).toEqual(['buggy_limit']);
+    expect(guardErrors(payload)).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import {
   renderTrace
 } from '../src/render';
 import fixture from './fixtures/blocked-run.json';
+import guardErrorFixture from './fixtures/guard-error-run.json';
 
 const payload = readPayload(fixture);
 
@@ -125,5 +126,19 @@ describe('renderTrace', () => {
     expect(renderError(document, 'The trace payload has no version.').textContent).toBe(
       '✕ cannot show this traceThe trace payload has no version.'
     );
+  });
+
+  it('shows a red header badge for each guard that raised', () => {
+    const failing = readPayload(guardErrorFixture);
+    const root = renderTrace(document, failing, INITIAL_STATE);
+    const badges = Array.from(root.querySelectorAll<HTMLElement>('.anl-title .anl-badge'));
+    expect(badges.map(b => [b.textContent, b.className, b.dataset.role])).toEqual([
+      ['✓ ok', 'anl-badge anl-tone-ok', 'status'],
+      ['✕ guard error: buggy_limit', 'anl-badge anl-tone-error', 'guard-error']
+    ]);
+    expect(badges[1].title).toBe(
+      'guard buggy_limit raised an exception: the action it checked was stopped'
+    );
+    expect(draw().querySelector('[data-role="guard-error"]')).toBeNull();
   });
 });

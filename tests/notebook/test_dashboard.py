@@ -32,22 +32,17 @@ from traitlets.config import Config
 
 import agentnb
 from agentnb import Agent, FunctionModel, RunResult, Verdict, guard, telemetry, tool, tool_call
+from agentnb.display.charts import svg_bars
+from agentnb.display.dashboard import DashboardData, figures
+from agentnb.display.figures import PLOTLY_MIME
 from agentnb.guards import ToolCallView
 from agentnb.models import ModelRequest, UserMessage
 from agentnb.models.pricing import set_price
 from agentnb.notebook import _kernel
 from agentnb.notebook import dashboard as board_module
-from agentnb.notebook.charts import svg_bars
-from agentnb.notebook.dashboard import (
-    Dashboard,
-    DashboardData,
-    StaticDashboard,
-    agent_versions,
-    dashboard_data,
-    figures,
-)
+from agentnb.notebook.dashboard_data import agent_versions, dashboard_data
+from agentnb.notebook.dashboard_widget import Dashboard, StaticDashboard
 from agentnb.notebook.magics import load_ipython_extension, unload_ipython_extension
-from agentnb.notebook.plot import PLOTLY_MIME
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 

@@ -1,7 +1,8 @@
 """Static HTML for a run's trace payload: what a notebook shows under the cell.
 
-`render_trace(payload)` takes the dict of `agentnb.notebook.trace.trace_payload` and returns a
-self-contained fragment: the run's status and totals, the prompt and the answer, an alert for
+`render_trace(payload)` takes a trace payload (schema: `agentnb.display.trace`) and returns a
+self-contained fragment: the run's status and totals (with a red badge for every guard that
+raised), the prompt and the answer, an alert for
 every blocked action, then the trace (each model call with tokens and latency, each tool call with
 its arguments and result, each guard verdict with a badge and its reason, a timing bar per row)
 and the monitor findings.
@@ -17,8 +18,12 @@ for collapsing and for "show more". It degrades in steps where front ends saniti
 - Renderers that drop all styling (GitHub): semantic tables, and badges that say what they mean
   in words and symbols (`✓ pass`, `⚠ warn`, `⊘ block`).
 
+Badges, texts, numbers and the shared rules of the stylesheet come from `agentnb.display.html`;
+`trace.css` adds the trace's own rules.
+
 Every text from the run is escaped. Long texts show a preview and a `<details>` "show more"
-holding the rest (capped at `MAX_TEXT` characters; the trace JSON always has all of it).
+holding the rest (capped at `agentnb.display.html.MAX_TEXT` characters; the trace JSON always
+has all of it).
 
 >>> html = render_trace(payload)  # doctest: +SKIP
 """
@@ -26,64 +31,40 @@ holding the rest (capped at `MAX_TEXT` characters; the trace JSON always has all
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from agentnb.telemetry import attributes as A
+from agentnb import semconv as A
+from agentnb.display.html import (
+    COLOURS,
+    badge,
+    format_cost,
+    format_duration,
+    minify_css,
+    stylesheet,
+    text_block,
+)
 
-__all__ = ["MAX_TEXT", "PREVIEW_CHARS", "PREVIEW_LINES", "format_duration", "render_trace"]
-
-PREVIEW_CHARS = 300
-"""Characters of a long text shown before "show more"."""
-PREVIEW_LINES = 6
-MAX_TEXT = 20_000
-"""Characters of one text the HTML holds at most (preview and "show more" together)."""
+__all__ = ["ROOT_CLASS", "guard_errors", "render_trace"]
 
 ROOT_CLASS = "agentnb-trace"
 
-# Solid badge colours read on light and dark backgrounds alike (white text on a mid tone).
-_GREEN, _AMBER, _RED, _DARK_RED, _PURPLE, _BLUE, _GREY = (
-    "#1a7f37", "#9a6700", "#cf222e", "#a40e26", "#8250df", "#0969da", "#6e7781",
-)  # fmt: skip
-_BADGES: dict[str, tuple[str, str, str]] = {
-    # key: (symbol, label, colour)
-    "pass": ("✓", "pass", _GREEN),
-    "warn": ("⚠", "warn", _AMBER),
-    "block": ("⊘", "block", _RED),
-    "rewrite": ("✎", "rewrite", _PURPLE),
-    "error": ("✕", "error", _DARK_RED),
-    # the run's status (distinct keys: a page can count verdict badges by class)
-    "status-ok": ("✓", "ok", _GREEN),
-    "status-error": ("✕", "error", _DARK_RED),
-    "status-blocked": ("⊘", "blocked", _RED),
-    "status-cancelled": ("■", "cancelled", _GREY),
-    # a tool call
-    "blocked": ("⊘", "blocked", _RED),
-    "failed": ("✕", "failed", _DARK_RED),
-    # a monitor finding's severity
-    "info": ("i", "info", _BLUE),
-    "warning": ("⚠", "warning", _AMBER),
-    "severe": ("✕", "error", _DARK_RED),
-}
+_RED, _DARK_RED, _GREY = COLOURS["red"], COLOURS["dark_red"], COLOURS["grey"]
 _SEVERITY = {"info": "info", "warning": "warning", "error": "severe"}
-_BAR_COLOURS = {"chat": _BLUE, "execute_tool": _PURPLE, "guard": _GREY, "monitor": _AMBER}
-_STATUS_BAR = {"blocked": _RED, "error": _DARK_RED, "warn": _AMBER}
-
-
-def _minify(css: str) -> str:
-    """The stylesheet without comments and line breaks: it is repeated in every output."""
-    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-    return re.sub(r"\s*\n\s*", "", css).replace(": ", ":").replace(" {", "{")
-
-
-_CSS = _minify((Path(__file__).parent / "trace.css").read_text(encoding="utf-8"))
+_BAR_COLOURS = {
+    "chat": COLOURS["blue"],
+    "execute_tool": COLOURS["purple"],
+    "guard": _GREY,
+    "monitor": COLOURS["amber"],
+}
+_STATUS_BAR = {"blocked": _RED, "error": _DARK_RED, "warn": COLOURS["amber"]}
+_CSS = stylesheet(ROOT_CLASS) + minify_css((Path(__file__).parent / "trace.css").read_text("utf-8"))
 
 
 def render_trace(payload: Mapping[str, Any]) -> str:
-    """The HTML fragment for a trace payload (schema: `agentnb.notebook.trace`)."""
+    """The HTML fragment for a trace payload (schema: `agentnb.display.trace`)."""
     spans = payload.get("spans", [])
     status = str(payload.get("status", "ok"))
     parts = [
@@ -115,20 +96,40 @@ def _head(p: Mapping[str, Any]) -> str:
         f"<b>{calls}</b> tool call{_s(calls)}",
         f'<span title="{totals.get("input_tokens", 0):,} input · '
         f'{totals.get("output_tokens", 0):,} output"><b>{tokens:,}</b> tokens</span>',
-        f"<b>{_cost(totals.get('cost'))}</b>",
+        f"<b>{format_cost(totals.get('cost'))}</b>",
         f"<b>{format_duration(float(p.get('duration', 0.0)))}</b>",
     ]
     if checks:
         items.append(f"guards: {escape(checks)}")
+    # A guard that raised fails closed (the action is stopped) yet the run may still be `ok`:
+    # its own red badge beside the status says which guard has a bug.
+    failed = "".join(badge("guard-error", f"guard error: {name}") + " " for name in guard_errors(p))
     return (
         '<div class="anb-head">'
-        f"{_badge('status-' + str(p.get('status', 'ok')), caps=True)} "
+        f"{badge('status-' + str(p.get('status', 'ok')), caps=True)} {failed}"
         f'<span class="anb-title">{escape(str(p.get("agent", "")))} '
         f'<span class="anb-muted">{escape(str(p.get("agent_version", "")))} · '
         f"{escape(str(p.get('model', '')))}</span></span> "
         f'<span class="anb-totals">{" · ".join(items)}</span>'
         "</div>"
     )
+
+
+def guard_errors(payload: Mapping[str, Any]) -> list[str]:
+    """The names of the guards that raised during the run (verdict outcome `error`), each once,
+    in the order they first failed.
+
+    >>> guard_errors({"spans": [{"kind": "guard", "attributes": {
+    ...     "agentnb.guard.name": "pii", "agentnb.guard.outcome": "error"}}]})
+    ['pii']
+    """
+    names = [
+        str(s.get("attributes", {}).get(A.AGENTNB_GUARD_NAME))
+        for s in payload.get("spans", [])
+        if s.get("kind") == "guard"
+        and s.get("attributes", {}).get(A.AGENTNB_GUARD_OUTCOME) == "error"
+    ]
+    return list(dict.fromkeys(names))
 
 
 def _blocked_alert(spans: list[Mapping[str, Any]]) -> str:
@@ -141,7 +142,7 @@ def _blocked_alert(spans: list[Mapping[str, Any]]) -> str:
         what = _stopped_what(str(a.get(A.AGENTNB_GUARD_POINT, "")), a)
         reason = a.get(A.AGENTNB_GUARD_REASON) or "no reason given"
         lines.append(
-            f"<p>{_badge('blocked', caps=True)} <b>{what}</b>"
+            f"<p>{badge('blocked', caps=True)} <b>{what}</b>"
             f"{_step_note(g.get('step'))} — guard <code>{escape(str(a.get(A.AGENTNB_GUARD_NAME)))}"
             f"</code>: {escape(_first_line(str(reason)))} "
             f'<span class="anb-muted">(action: {escape(str(a.get(A.AGENTNB_GUARD_ACTION)))})'
@@ -175,7 +176,8 @@ def _error_alert(p: Mapping[str, Any]) -> str:
     return (
         f'<div class="anb-alert anb-alert-error" style="border-color:{_DARK_RED};'
         f'background:rgba(164,14,38,.08)" role="alert">'
-        f'<p class="anb-alert-title" style="font-weight:700">✕ {kind}</p>{_text(str(error))}</div>'
+        f'<p class="anb-alert-title" style="font-weight:700">✕ {kind}</p>'
+        f"{text_block(str(error))}</div>"
     )
 
 
@@ -190,13 +192,13 @@ def _prompt_and_answer(p: Mapping[str, Any]) -> str:
     else:
         failed = " anb-failed" if status != "ok" else ""
         if isinstance(output, str):
-            body = _text(output)
+            body = text_block(output)
         else:  # a typed agent's validated object, as JSON
-            body = _text(json.dumps(output, indent=2, ensure_ascii=False), code=True)
+            body = text_block(json.dumps(output, indent=2, ensure_ascii=False), code=True)
         answer = f'<div class="anb-answer{failed}">{body}</div>'
     return (
         '<div class="anb-qa">'
-        f'<div class="anb-label">Prompt</div><div>{_text(str(p.get("prompt", "")))}</div>'
+        f'<div class="anb-label">Prompt</div><div>{text_block(str(p.get("prompt", "")))}</div>'
         f'<div class="anb-label">Answer</div>{answer}'
         "</div>"
     )
@@ -249,14 +251,14 @@ def _row(s: Mapping[str, Any], by_id: Mapping[str, Mapping[str, Any]], total: fl
         )
         tokens = f"{tokens_in:,} → {tokens_out:,}"
         if a.get(A.AGENTNB_COST) is not None:
-            tokens += f'<br><span class="anb-muted">{_cost(a[A.AGENTNB_COST])}</span>'
+            tokens += f'<br><span class="anb-muted">{format_cost(a[A.AGENTNB_COST])}</span>'
         time = format_duration(float(s.get("duration", 0.0)))
     elif kind == "execute_tool":
         mark = ""
         if status == "blocked":
-            mark = " " + _badge("blocked", caps=True)
+            mark = " " + badge("blocked", caps=True)
         elif status == "error":
-            mark = " " + _badge("failed", label=str(a.get(A.ERROR_TYPE, "error")))
+            mark = " " + badge("failed", label=str(a.get(A.ERROR_TYPE, "error")))
         what = (
             f'<span class="anb-kind">tool</span> '
             f"<code>{escape(str(a.get(A.GEN_AI_TOOL_NAME)))}</code>{mark}"
@@ -266,7 +268,7 @@ def _row(s: Mapping[str, Any], by_id: Mapping[str, Mapping[str, Any]], total: fl
     else:  # guard
         outcome = str(a.get(A.AGENTNB_GUARD_OUTCOME, "pass"))
         what = (
-            f'{_badge(outcome)} <span class="anb-kind">guard</span> '
+            f'{badge(outcome)} <span class="anb-kind">guard</span> '
             f"{escape(str(a.get(A.AGENTNB_GUARD_NAME)))}"
         )
         detail = _guard_detail(a, status)
@@ -300,7 +302,7 @@ def _chat_detail(a: Mapping[str, Any], status: str) -> str:
     calls = [str(part.get("name")) for part in parts if part.get("type") == "tool_call"]
     out = []
     if text:
-        out.append(_text(text))
+        out.append(text_block(text))
     if calls:
         named = ", ".join(f"<code>{escape(c)}</code>" for c in calls)
         out.append(f'<div class="anb-muted">calls {named}</div>')
@@ -312,11 +314,15 @@ def _chat_detail(a: Mapping[str, Any], status: str) -> str:
 
 
 def _tool_detail(a: Mapping[str, Any], status: str) -> str:
-    out = [_field("args", _text(_pretty(str(a.get(A.GEN_AI_TOOL_CALL_ARGUMENTS, ""))), code=True))]
+    out = [
+        _field("args", text_block(_pretty(str(a.get(A.GEN_AI_TOOL_CALL_ARGUMENTS, ""))), code=True))
+    ]
     if A.GEN_AI_TOOL_CALL_RESULT in a:
-        out.append(_field("result", _text(_pretty(str(a[A.GEN_AI_TOOL_CALL_RESULT])), code=True)))
+        out.append(
+            _field("result", text_block(_pretty(str(a[A.GEN_AI_TOOL_CALL_RESULT])), code=True))
+        )
     else:
-        message = _text(str(a.get(A.AGENTNB_ERROR_MESSAGE, "")))
+        message = text_block(str(a.get(A.AGENTNB_ERROR_MESSAGE, "")))
         label = "blocked" if status == "blocked" else "error"
         out.append(_field(label, f'<div class="anb-stopped">{message}</div>'))
     return "".join(out)
@@ -329,7 +335,7 @@ def _guard_detail(a: Mapping[str, Any], status: str) -> str:
     where = f'<div class="anb-muted">at {point} · action: {action}</div>'
     if not reason:
         return where
-    body = _text(reason)
+    body = text_block(reason)
     if status == "blocked":
         body = f'<div class="anb-stopped">{body}</div>'
     return body + where
@@ -345,11 +351,11 @@ def _findings(spans: list[Mapping[str, Any]]) -> str:
         evidence = a.get(A.AGENTNB_MONITOR_EVIDENCE)
         more = ""
         if evidence:
-            shown = _text(json.dumps(evidence, indent=2, ensure_ascii=False), code=True)
+            shown = text_block(json.dumps(evidence, indent=2, ensure_ascii=False), code=True)
             more = f'<details class="anb-more"><summary>evidence</summary>{shown}</details>'
         items.append(
             f'<li class="anb-finding" data-span="{escape(str(s["id"]))}">'
-            f"{_badge(_SEVERITY.get(str(a.get(A.AGENTNB_MONITOR_SEVERITY)), 'info'))} "
+            f"{badge(_SEVERITY.get(str(a.get(A.AGENTNB_MONITOR_SEVERITY)), 'info'))} "
             f"<code>{escape(str(a.get(A.AGENTNB_MONITOR_NAME)))}</code> "
             f"{escape(str(a.get(A.AGENTNB_MONITOR_MESSAGE, '')))}{more}</li>"
         )
@@ -365,18 +371,6 @@ def _foot(p: Mapping[str, Any]) -> str:
 
 
 # --- pieces -------------------------------------------------------------------------------------
-
-
-def _badge(key: str, *, caps: bool = False, label: str | None = None) -> str:
-    symbol, default, colour = _BADGES.get(key, ("•", key, _GREY))
-    text = label if label is not None else default
-    if caps:
-        text = text.upper()
-    return (
-        f'<span class="anb-badge anb-b-{escape(key)}" style="background:{colour};color:#fff;'
-        'border-radius:10px;padding:0 6px;font-size:11px;font-weight:600;white-space:nowrap">'
-        f"{symbol} {escape(text)}</span>"
-    )
 
 
 def _bar(s: Mapping[str, Any], total: float) -> str:
@@ -401,43 +395,6 @@ def _field(label: str, body: str) -> str:
     return f'<div class="anb-field"><span>{label}</span><div>{body}</div></div>'
 
 
-def _text(text: str, *, code: bool = False) -> str:
-    """Escaped `text`, whitespace kept; a long one as a preview and a "show more" with the rest."""
-    cut = _cut(text)
-    pre, end = ("<pre>", "</pre>") if code else ('<div class="anb-prose">', "</div>")
-    if cut >= len(text):
-        return f"{pre}{escape(text)}{end}"
-    rest = text[cut:MAX_TEXT]
-    dropped = len(text) - max(cut, min(len(text), MAX_TEXT))
-    note = (
-        f'\n<span class="anb-muted">… {dropped:,} more characters not shown: the full text is '
-        "in the trace JSON (result.to_dict()).</span>"
-        if dropped > 0
-        else ""
-    )
-    return (
-        f"{pre}{escape(text[:cut])}…{end}"
-        f'<details class="anb-more"><summary>show more ({len(text) - cut:,} more characters)'
-        f"</summary>{pre}{escape(rest)}{note}{end}</details>"
-    )
-
-
-def _cut(text: str) -> int:
-    """Where the preview of `text` ends (its length when it is short enough to show whole)."""
-    cut = min(len(text), PREVIEW_CHARS)
-    newline = -1
-    for _ in range(PREVIEW_LINES):
-        newline = text.find("\n", newline + 1)
-        if newline < 0:
-            break
-    if 0 <= newline < cut:
-        cut = newline
-    if cut >= len(text):
-        return len(text)
-    # The whole text when the rest is only a little longer than the preview.
-    return len(text) if len(text) - cut <= 40 else cut
-
-
 def _pretty(text: str) -> str:
     """JSON that does not fit on a line, indented; anything else unchanged."""
     if len(text) <= 100:
@@ -449,24 +406,6 @@ def _pretty(text: str) -> str:
     if not isinstance(value, (dict, list)):
         return text
     return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def format_duration(seconds: float) -> str:
-    """`0.42 ms`, `12.3 ms`, `456 ms`, `1.23 s`, `2 min 5 s`."""
-    if seconds < 0.001:
-        return f"{seconds * 1000:.2f} ms"
-    if seconds < 1:
-        return f"{seconds * 1000:.1f} ms" if seconds < 0.1 else f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)} min {rest:.0f} s"
-
-
-def _cost(cost: Any) -> str:
-    if cost is None:
-        return "cost n/a"
-    return f"${float(cost):.4f}" if cost < 1 else f"${float(cost):,.2f}"
 
 
 def _step_note(step: Any) -> str:

@@ -1,47 +1,40 @@
-"""`timeline(result)`: a run as a plotly waterfall, which also shows where plotly.js cannot run.
+"""`timeline(payload)`: a run as a plotly waterfall, which also shows where plotly.js cannot run.
 
-Each span of the trace payload is a horizontal bar from its start to its end: the run, each model
-call, each tool call, each guard check, coloured by kind; blocked and failed spans are drawn in
-red with a ⊘ / ✕ in their label, and monitor findings are diamonds on the run's row.
+Each span of the trace payload (`agentnb.display.trace`) is a horizontal bar from its start to its
+end: the run, each model call, each tool call, each guard check, coloured by kind; blocked and
+failed spans are drawn in red with a ⊘ / ✕ in their label, and monitor findings are diamonds on
+the run's row. `RunResult.plot()` is this over the run's (redacted) payload.
 
-plotly's own display in a kernel emits only `application/vnd.plotly.v1+json`, which nbconvert HTML
-and GitHub cannot draw. The figure returned here (a `TraceFigure`, a `plotly.graph_objects.Figure`
-subclass) displays a bundle with that JSON *and* a `text/html` fallback: a small static SVG drawn
-from the figure's own data (so edits such as `fig.update_traces(...)` show in both). Alternatives
-weighed: `to_html(include_plotlyjs=True)` embeds 3.5 MB of plotly.js in every figure;
-`include_plotlyjs="cdn"` is an external script (no network, no figure; and sanitisers drop
-scripts); kaleido (static images) is not available. The SVG is a few kB and needs nothing.
-
-Displaying a `TraceFigure` (last expression of a cell, or `display(fig)`) uses this bundle rather
-than `plotly.io.renderers.default`; `fig.show()` still goes through plotly's renderers.
-
-plotly is imported on the first call, not with this module.
+The figure is a `TraceFigure` (`agentnb.display.figures`): displayed (last expression of a cell,
+or `display(fig)`) it shows plotly's JSON and a static SVG drawn from that JSON (`svg_timeline`)
+rather than going through `plotly.io.renderers.default`; `fig.show()` still goes through plotly's
+renderers. plotly is imported on the first call, not with this module.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import math
-from collections.abc import Callable, Collection, Mapping
-from html import escape, unescape
+from collections.abc import Collection, Mapping
+from html import escape
 from typing import TYPE_CHECKING, Any
 
-from agentnb.errors import MissingDependency
-from agentnb.notebook.html import format_duration
-from agentnb.notebook.trace import trace_payload
-from agentnb.telemetry import attributes as A
+from agentnb import semconv as A
+from agentnb.display.figures import (
+    FONT,
+    figure_bundle,
+    number,
+    plain_label,
+    static_fallback_class,
+    tick_values,
+)
+from agentnb.display.html import format_duration
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from agentnb.agents.result import RunResult
-
     TraceFigure: type[go.Figure]  # made on first use by `figure_class()`, see `__getattr__`
 
-__all__ = ["PLOTLY_MIME", "TraceFigure", "figure_bundle", "svg_timeline", "timeline"]
-
-PLOTLY_MIME = "application/vnd.plotly.v1+json"
+__all__ = ["TraceFigure", "svg_timeline", "timeline", "timeline_bundle"]
 
 # (legend name, colour) per kind; blocked and failed spans get their own legend entries.
 _KINDS = {
@@ -55,13 +48,12 @@ _KINDS = {
 _FINDING = ("monitor finding", "#bf8700")
 
 
-def timeline(result: RunResult | Mapping[str, Any]) -> go.Figure:
-    """A waterfall of the run's spans (a `RunResult`, or its trace payload).
+def timeline(payload: Mapping[str, Any]) -> go.Figure:
+    """A waterfall of the spans of a trace payload.
 
-    >>> fig = timeline(result)  # doctest: +SKIP
+    >>> fig = timeline(trace_payload(result))  # doctest: +SKIP
     >>> fig.update_layout(height=400)  # doctest: +SKIP
     """
-    payload = result if isinstance(result, Mapping) else trace_payload(result)
     figure_type = figure_class()
     import plotly.graph_objects as go
 
@@ -143,42 +135,10 @@ def timeline(result: RunResult | Mapping[str, Any]) -> go.Figure:
     return fig
 
 
-def static_fallback_class(
-    name: str, module: str, feature: str, bundle: Callable[..., dict[str, Any]]
-) -> type[go.Figure]:
-    """A `go.Figure` subclass named `module.name` that displays as `bundle(fig, include,
-    exclude)`; plotly is imported here, on first use, never when the module loads."""
-    try:
-        import plotly.graph_objects as go
-    except ImportError:
-        raise MissingDependency("plotly", "notebook", feature) from None
-
-    class StaticFallbackFigure(go.Figure):  # type: ignore[misc]
-        # IPython calls `_ipython_display_` before any `_repr_*_`: plotly's sends the figure
-        # through `plotly.io` renderers, which in a kernel emit the plotly JSON alone.
-        _ipython_display_ = None
-
-        def _repr_mimebundle_(
-            self,
-            include: Collection[str] | None = None,
-            exclude: Collection[str] | None = None,
-            **kwargs: Any,
-        ) -> dict[str, Any]:
-            return bundle(self, include, exclude)
-
-    StaticFallbackFigure.__name__ = name
-    StaticFallbackFigure.__module__ = module
-    StaticFallbackFigure.__qualname__ = name  # pickles by reference: via the module's __getattr__
-    StaticFallbackFigure.__doc__ = (
-        f"A plotly `Figure` displayed with a static SVG fallback ({module})."
-    )
-    return StaticFallbackFigure
-
-
 @functools.cache
 def figure_class() -> type[go.Figure]:
     """`TraceFigure`, created on first use so that importing this module does not load plotly."""
-    return static_fallback_class("TraceFigure", __name__, "result.plot()", figure_bundle)
+    return static_fallback_class("TraceFigure", __name__, "result.plot()", timeline_bundle)
 
 
 def __getattr__(name: str) -> Any:
@@ -187,46 +147,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def figure_bundle(
+def timeline_bundle(
     fig: go.Figure,
     include: Collection[str] | None = None,
     exclude: Collection[str] | None = None,
-    *,
-    fallback: Callable[[dict[str, Any]], str] | None = None,
-    plain: Callable[[dict[str, Any]], str] | None = None,
 ) -> dict[str, Any]:
-    """The display bundle of a figure: plotly's JSON, a static SVG fallback drawn from that JSON
-    by `fallback` (default: the timeline), and a line of text (`plain`)."""
-    from agentnb.notebook.display import select
-
-    spec: dict[str, Any] | None = None
-
-    def figure_json() -> dict[str, Any]:
-        nonlocal spec
-        if spec is None:
-            spec = json.loads(fig.to_json())
-            spec["config"] = {"displaylogo": False}
-        return spec
-
-    return select(
-        {
-            PLOTLY_MIME: figure_json,
-            "text/html": lambda: (fallback or svg_timeline)(figure_json()),
-            "text/plain": lambda: (
-                plain(figure_json()) if plain else f"<{type(fig).__name__}: {len(fig.data)} traces>"
-            ),
-        },
-        include,
-        exclude,
-    )
+    """The display bundle of a `TraceFigure`: plotly's JSON, the static SVG, a line of text."""
+    return figure_bundle(fig, include, exclude, fallback=svg_timeline)
 
 
 # --- the static fallback ------------------------------------------------------------------------
-
-_FONT = (
-    "font-family:var(--jp-ui-font-family,system-ui,-apple-system,'Segoe UI',Roboto,Arial,"
-    "sans-serif);font-size:11px"
-)
 
 
 def svg_timeline(spec: Mapping[str, Any]) -> str:
@@ -264,7 +194,7 @@ def svg_timeline(spec: Mapping[str, Any]) -> str:
     plot_w = width - label_width - 24
     height = top + row_h * max(len(rows), 1) + bottom
     xmax = max([b[1] + b[2] for b in bars] + [m[1] for m in marks] + [0.0])
-    ticks = _ticks(xmax)
+    ticks = tick_values(xmax)
     span = ticks[-1] if ticks and ticks[-1] > 0 else 1.0
 
     def px(x: float) -> float:
@@ -273,11 +203,11 @@ def svg_timeline(spec: Mapping[str, Any]) -> str:
     def row_y(y: Any) -> float:
         return top + row_h * rows.index(y)
 
-    title = _plain(layout.get("title", {}).get("text", ""))
-    unit = _plain(layout.get("xaxis", {}).get("title", {}).get("text", ""))
+    title = plain_label(layout.get("title", {}).get("text", ""))
+    unit = plain_label(layout.get("xaxis", {}).get("title", {}).get("text", ""))
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" style="{_FONT};max-width:100%;height:auto">',
+        f'viewBox="0 0 {width} {height}" role="img" style="{FONT};max-width:100%;height:auto">',
         f"<title>{escape(title)}</title>",
         f'<text x="0" y="14" fill="currentColor" style="font-size:13px;font-weight:600">'
         f"{escape(title)}</text>",
@@ -295,7 +225,7 @@ def svg_timeline(spec: Mapping[str, Any]) -> str:
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{height - bottom + 2}" '
             'stroke="currentColor" stroke-opacity="0.15"/>'
             f'<text x="{x:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
-            f'fill="currentColor" fill-opacity="0.7">{_num(tick)}</text>'
+            f'fill="currentColor" fill-opacity="0.7">{number(tick)}</text>'
         )
     if unit:
         out.append(
@@ -306,47 +236,23 @@ def svg_timeline(spec: Mapping[str, Any]) -> str:
         out.append(
             f'<text x="{label_width - 8:.1f}" y="{row_y(y) + row_h / 2 + 4:.1f}" '
             f'text-anchor="end" fill="currentColor">'
-            f"{escape(_plain(str(labels[y])))}</text>"
+            f"{escape(plain_label(str(labels[y])))}</text>"
         )
     for y, start, length, colour, tip in bars:
         out.append(
             f'<rect x="{px(start):.1f}" y="{row_y(y) + 5:.1f}" '
             f'width="{max(px(start + length) - px(start), 2.0):.1f}" height="{row_h - 10}" '
-            f'rx="2" fill="{escape(colour)}"><title>{escape(_plain(tip))}</title></rect>'
+            f'rx="2" fill="{escape(colour)}"><title>{escape(plain_label(tip))}</title></rect>'
         )
     for y, x, colour, tip in marks:
         cx, cy = px(x), row_y(y) + row_h / 2
         out.append(
             f'<path d="M{cx:.1f} {cy - 6:.1f}L{cx + 6:.1f} {cy:.1f}L{cx:.1f} {cy + 6:.1f}'
-            f'L{cx - 6:.1f} {cy:.1f}Z" fill="{escape(colour)}"><title>{escape(_plain(tip))}'
+            f'L{cx - 6:.1f} {cy:.1f}Z" fill="{escape(colour)}"><title>{escape(plain_label(tip))}'
             "</title></path>"
         )
     out.append("</svg>")
     return f'<div class="agentnb-timeline">{"".join(out)}</div>'
-
-
-def _ticks(xmax: float) -> list[float]:
-    """About five round tick values from 0 to at least `xmax`."""
-    if xmax <= 0:
-        return [0.0, 1.0]
-    raw = xmax / 5
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    count = math.ceil(xmax / step - 1e-9)
-    return [round(i * step, 10) for i in range(count + 1)]
-
-
-def _num(value: float) -> str:
-    return f"{value:g}" if abs(value) >= 0.01 or value == 0 else f"{value:.1e}"
-
-
-def _plain(text: str) -> str:
-    """The text of a plotly label: its line breaks and tags removed, its entities decoded."""
-    for tag in ("<br>", "<br/>", "<br />"):
-        text = text.replace(tag, " · ")
-    for tag in ("<b>", "</b>", "<i>", "</i>"):
-        text = text.replace(tag, "")
-    return unescape(text)
 
 
 # --- labels -------------------------------------------------------------------------------------

@@ -13,11 +13,14 @@ from IPython.core.formatters import DisplayFormatter
 
 from agentnb import Agent, FunctionModel, Verdict, guard, tool, tool_call
 from agentnb.agents import RunResult
+from agentnb.agents import trace as trace_module
+from agentnb.agents.trace import trace_payload
+from agentnb.display import html
+from agentnb.display.html import MAX_TEXT, PREVIEW_CHARS
+from agentnb.display.trace import TRACE_MIME
+from agentnb.display.trace_html import render_trace
 from agentnb.events import MonitorFinding
 from agentnb.guards import ToolCallView
-from agentnb.notebook import display, html
-from agentnb.notebook.html import MAX_TEXT, PREVIEW_CHARS, render_trace
-from agentnb.notebook.trace import TRACE_MIME, trace_payload
 
 Script = Callable[..., FunctionModel]
 XSS = "<script>window.pwned = 1</script><img src=x onerror=alert(1)>"
@@ -116,7 +119,7 @@ def test_include_and_exclude_build_only_what_is_asked(
     def refuse(_: Any) -> dict[str, Any]:
         raise AssertionError("the trace was built though nobody asked for it")
 
-    monkeypatch.setattr(display, "trace_payload", refuse)
+    monkeypatch.setattr(trace_module, "trace_payload", refuse)
     assert result._repr_mimebundle_(include={"text/plain"}) == {"text/plain": result.summary()}
     assert result._repr_mimebundle_(exclude={"text/html", TRACE_MIME}) == {
         "text/plain": result.summary()

@@ -1,7 +1,7 @@
 """`ChartFigure`: a plotly bar chart that also displays where plotly.js cannot run.
 
 The dashboard's charts are bar charts (vertical or horizontal, grouped or stacked). Like the run
-timeline (`agentnb.notebook.plot`), a `ChartFigure` displays a bundle with plotly's JSON *and* a
+timeline (`agentnb.display.timeline`), a `ChartFigure` displays a bundle with plotly's JSON *and* a
 `text/html` fallback: a small static SVG drawn from the figure's own JSON, so nbconvert HTML and
 GitHub show the chart too, and edits such as `fig.update_traces(...)` show in both.
 
@@ -22,13 +22,13 @@ from collections.abc import Collection, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from agentnb.notebook.plot import (
-    _FONT,
-    _num,
-    _plain,
-    _ticks,
+from agentnb.display.figures import (
+    FONT,
     figure_bundle,
+    number,
+    plain_label,
     static_fallback_class,
+    tick_values,
 )
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def chart_bundle(
         include,
         exclude,
         fallback=svg_bars,
-        plain=lambda spec: f"<{_plain(_title(spec))}: {len(fig.data)} traces>",
+        plain=lambda spec: f"<{plain_label(_title(spec))}: {len(fig.data)} traces>",
     )
 
 
@@ -102,7 +102,7 @@ def svg_bars(spec: Mapping[str, Any]) -> str:
     if isinstance(dtick, (int, float)) and dtick > 0:  # plotly's fixed tick step
         ticks = [i * float(dtick) for i in range(max(math.ceil(top / dtick - 1e-9), 1) + 1)]
     else:
-        ticks = _ticks(top)
+        ticks = tick_values(top)
     scale = ticks[-1] if ticks[-1] > 0 else 1.0
     labels = _labels(categories)
 
@@ -126,10 +126,10 @@ def svg_bars(spec: Mapping[str, Any]) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height:.0f}" '
         f'viewBox="0 0 {width} {height:.0f}" role="img" '
-        f'style="{_FONT};max-width:100%;height:auto">',
-        f"<title>{escape(_plain(_title(spec)))}</title>",
+        f'style="{FONT};max-width:100%;height:auto">',
+        f"<title>{escape(plain_label(_title(spec)))}</title>",
         f'<text x="0" y="14" fill="currentColor" style="font-size:13px;font-weight:600">'
-        f"{escape(_plain(_title(spec)))}</text>",
+        f"{escape(plain_label(_title(spec)))}</text>",
     ]
     if len(series) > 1:
         lx = 0.0
@@ -202,10 +202,10 @@ def svg_bars(spec: Mapping[str, Any]) -> str:
                 f'fill="{escape(colour)}"><title>{escape(tip)}</title></rect>'
             )
     for note in layout.get("annotations") or []:  # what an empty chart says instead
+        words = escape(plain_label(str(note.get("text", ""))))
         out.append(
             f'<text x="{width / 2:.0f}" y="{title_h + plot_h / 2:.0f}" text-anchor="middle" '
-            f'fill="currentColor" fill-opacity="0.7">{escape(_plain(str(note.get("text", ""))))}'
-            "</text>"
+            f'fill="currentColor" fill-opacity="0.7">{words}</text>'
         )
     out.append("</svg>")
     return f'<div class="agentnb-chart">{"".join(out)}</div>'
@@ -234,14 +234,14 @@ def _format(value: float, axis: Mapping[str, Any]) -> str:
         import numpy as np
 
         return prefix + np.format_float_positional(value, precision=8, trim="-")
-    return f"{prefix}{_num(value)}"
+    return f"{prefix}{number(value)}"
 
 
 def _labels(categories: list[Any]) -> list[str]:
     """Category labels; ISO times are shortened to what differs between them (UTC)."""
     times = [_ISO.match(str(c)) for c in categories]
     if not categories or not all(times):
-        return [_plain(str(c)) for c in categories]
+        return [plain_label(str(c)) for c in categories]
     parts = [m.groups() for m in times if m is not None]
     one_day = len({p[:3] for p in parts}) == 1
     midnights = all(p[3:] == ("00", "00") for p in parts)

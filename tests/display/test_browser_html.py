@@ -9,7 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from agentnb.notebook.execute import TRACE_MIME, execute_notebook
+from agentnb.display.trace import TRACE_MIME
+from agentnb.notebook.execute import execute_notebook
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"

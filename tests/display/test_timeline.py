@@ -17,11 +17,12 @@ from IPython.core.formatters import DisplayFormatter
 
 from agentnb import Agent, FunctionModel, Verdict, guard, tool, tool_call
 from agentnb.agents import RunResult
+from agentnb.agents.trace import trace_payload
+from agentnb.display.figures import PLOTLY_MIME
+from agentnb.display.timeline import TraceFigure, svg_timeline, timeline
 from agentnb.events import MonitorFinding
 from agentnb.guards import ToolCallView
 from agentnb.notebook.execute import execute_notebook
-from agentnb.notebook.plot import PLOTLY_MIME, TraceFigure, svg_timeline, timeline
-from agentnb.notebook.trace import trace_payload
 
 Script = Callable[..., FunctionModel]
 
@@ -123,7 +124,7 @@ def test_a_figure_pickles_and_copies_as_a_trace_figure(script: Script) -> None:
 
 
 def test_importing_plot_does_not_import_plotly() -> None:
-    probe = "import sys, agentnb.notebook.plot; print('plotly' in sys.modules)"
+    probe = "import sys, agentnb.display.timeline; print('plotly' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
 
