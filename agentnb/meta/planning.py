@@ -33,7 +33,7 @@ import re
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentnb.agents.config import AgentConfig, ComponentRef, Settings
+from agentnb.config import AgentConfig, ComponentRef, Settings
 from agentnb.meta import _display as D
 from agentnb.meta.proposals import (
     AddGuard,

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from agentnb.agents.config import AgentConfig
+from agentnb.config import AgentConfig
 from agentnb.errors import UserError
 from agentnb.meta import _display as D
 from agentnb.meta.proposals import Change, Proposal, config_diff, guard_name

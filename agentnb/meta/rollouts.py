@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentnb.agents.config import AgentConfig
+from agentnb.config import AgentConfig
 from agentnb.errors import UserError
 from agentnb.meta import _display as D
 

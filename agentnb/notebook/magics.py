@@ -35,7 +35,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, magics_class
 
 from agentnb.agents.agent import Agent
-from agentnb.agents.config import AgentConfig
+from agentnb.config import AgentConfig
 from agentnb.agents.result import RunResult
 from agentnb.errors import AgentnbError, MissingDependency, UserError
 from agentnb.guards.guard import Guard
