@@ -105,7 +105,11 @@ SECRET_KINDS: tuple[SecretKind, ...] = (
         "ghp_PLANTEDz9Y8x7W6v5U4t3S2r1Q0pOnMlKjI",
         "ghp_PLANTEDz9Y8x7W6v5U4t3S2r1Q0pOnMlKjI",
     ),
-    SecretKind("slack_token", "xoxb-PLANTED-1234567890-abcdefghij", "xoxb-PLANTED-1234567890-abcdefghij"),
+    SecretKind(
+        "slack_token",
+        "xoxb-PLANTED-1234567890-abcdefghij",
+        "xoxb-PLANTED-1234567890-abcdefghij",
+    ),
     SecretKind("aws_access_key_id", "AKIAPLANTED7EXAMPLE1", "AKIAPLANTED7EXAMPLE1"),
     SecretKind(
         "aws_secret_access_key",

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 Validator = Callable[..., Any]
-"""`(config, *, tools, output_type, model, telemetry) -> Agent`: what `AgentConfig.validate` runs."""
+"""`(config, *, tools, output_type, model, telemetry) -> Agent`: run by `AgentConfig.validate`."""
 
 _validator: Validator | None = None
 

@@ -42,7 +42,7 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 MAX_DEPTH = 100
-"""Deepest nesting of mappings and lists a config may have (a JSON Schema output rarely needs 20)."""
+"""Deepest nesting of mappings and lists a config may have (a JSON Schema output needs ~20)."""
 
 MAX_ALIAS_EXPANSION = 10_000
 """Values that YAML aliases may add to a document when expanded (a config rarely reuses 100)."""
@@ -98,17 +98,18 @@ class _BoundedLoader(yaml.SafeLoader):
         super().__init__(text)
         self._depth = 0
 
-    def fetch_flow_collection_start(self, TokenClass: type[yaml.Token]) -> None:  # noqa: N803
+    def fetch_flow_collection_start(self, TokenClass: type[yaml.Token]) -> None:
         if self.flow_level >= MAX_DEPTH:  # a `[` or `{` one level too deep
             raise _TooDeep(self.get_mark())
         super().fetch_flow_collection_start(TokenClass)
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise _TooDeep(self.peek_event().start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _TooDeep(event.start_mark)
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 

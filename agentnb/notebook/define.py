@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentnb.agents.agent import Agent
-from agentnb.config import AgentConfig, load_config_yaml
 from agentnb.agents.validation import output_reference
-from agentnb.errors import ConfigError, ConfigProblem, UserError
+from agentnb.config import AgentConfig, load_config_yaml
+from agentnb.errors import ConfigError, UserError
 from agentnb.guards.guard import BUILTIN_GUARDS, Guard, guard
 from agentnb.guards.monitoring.monitor import Monitor
 from agentnb.guards.verdict import GUARD_POINTS, GuardPoint, OnFail
