@@ -87,6 +87,12 @@ class _TooDeep(Exception):
         self.mark = mark
 
 
+class _Unreadable(Exception):
+    def __init__(self, mark: yaml.Mark, reason: Exception) -> None:
+        self.mark = mark
+        self.reason = reason
+
+
 class _BoundedLoader(yaml.SafeLoader):
     """`SafeLoader` that stops at `MAX_DEPTH` levels of nesting while scanning and composing.
 
@@ -102,6 +108,12 @@ class _BoundedLoader(yaml.SafeLoader):
         if self.flow_level >= MAX_DEPTH:  # a `[` or `{` one level too deep
             raise _TooDeep(self.get_mark())
         super().fetch_flow_collection_start(TokenClass)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:  # `2024-13-45` read as a date, `!!int 0xZZ`
+            raise _Unreadable(node.start_mark, exc) from None
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self._depth += 1
@@ -211,9 +223,10 @@ def parse_yaml(text: str, *, source: str = "<yaml>") -> tuple[Any, yaml.Node | N
         raise _too_deep(source, "YAML", where) from None
     except RecursionError:  # only when called with little stack left
         raise _too_deep(source, "YAML") from None
-    except (ValueError, OverflowError) as exc:  # e.g. `2024-13-45` read as a date
-        problem = ConfigProblem("<yaml>", f"a value cannot be read: {exc}", "quote it as a string")
-        raise ConfigError(source, [problem]) from None
+    except _Unreadable as exc:
+        where = f"line {exc.mark.line + 1}, column {exc.mark.column + 1}"
+        message = f"a value cannot be read: {exc.reason}"
+        raise ConfigError(source, [ConfigProblem(where, message, "quote it as a string")]) from None
 
 
 def _depth_exceeds(data: Any, limit: int) -> bool:

@@ -187,11 +187,20 @@ def test_json_errors_name_the_field() -> None:
 
 
 def test_values_yaml_cannot_read_are_config_errors() -> None:
-    for text in ("name: fx\nversion: 2024-13-45\n", "name: fx\nmax: " + "9" * 5000 + "\n"):
-        error = _raises_config_error(lambda text=text: AgentConfig.from_yaml(text))
-        assert error.problems[0].path == "<yaml>"
-        assert error.problems[0].message.startswith("a value cannot be read: ")
-        assert error.problems[0].fix == "quote it as a string"
+    with pytest.raises(ConfigError) as info:
+        AgentConfig.from_yaml("name: fx\nversion: 2024-13-45\n")
+    assert info.value.problems == [
+        ConfigProblem(
+            "line 2, column 10",
+            "a value cannot be read: month must be in 1..12",
+            "quote it as a string",
+        )
+    ]
+    with pytest.raises(ConfigError) as info:
+        AgentConfig.from_yaml("name: fx\nsettings:\n  max_steps: " + "9" * 5000 + "\n")
+    [problem] = info.value.problems
+    assert problem.path == "line 3, column 14"
+    assert problem.message.startswith("a value cannot be read: Exceeds the limit (4300 digits)")
 
 
 def test_a_far_away_schema_version_is_reported_not_walked() -> None:
