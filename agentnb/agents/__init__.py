@@ -2,7 +2,8 @@
 
 from agentnb.agents.agent import Agent
 from agentnb.agents.result import RunResult, StepRecord, ToolCallRecord
-from agentnb.config import AgentConfig, ComponentRef, Settings, ToolRef, set_validator
+from agentnb.config import AgentConfig, ComponentRef, Settings, ToolRef
+from agentnb.config.agent import set_validator
 
 # `AgentConfig.validate()` builds an `Agent`; the config layer below cannot import this one.
 set_validator(Agent.from_config)

@@ -13,12 +13,7 @@ Nothing here imports `agents/`, `layers/`, `guards/`, `tools/` or `models/`: tho
 and `agents/` resolves the names a config holds into objects. YAML loads on first use.
 """
 
-from agentnb.config.agent import (
-    AgentConfig,
-    config_from_data,
-    load_config_yaml,
-    set_validator,
-)
+from agentnb.config.agent import AgentConfig, config_from_data, load_config_yaml
 from agentnb.config.migrations import CURRENT_SCHEMA_VERSION
 from agentnb.config.refs import ComponentRef, ToolRef
 from agentnb.config.settings import ResilienceSettings, Settings
@@ -32,5 +27,4 @@ __all__ = [
     "ToolRef",
     "config_from_data",
     "load_config_yaml",
-    "set_validator",
 ]
