@@ -5,7 +5,7 @@ guard and monitor names, the model, the output type) is the job of `agentnb.agen
 above this package and registers that step here (`set_validator`): `config/` imports nothing above
 it.
 
->>> config = AgentConfig.from_yaml("name: fx\nmodel: offline\ntools: [convert]\n")
+>>> config = AgentConfig.from_yaml("name: fx\\nmodel: offline\\ntools: [convert]\\n")
 >>> print(config.to_yaml(), end="")  # doctest: +ELLIPSIS
 schema_version: 1
 name: fx
