@@ -1,8 +1,12 @@
-"""Agent configs, validation into runnable agents, the run loop and its result."""
+"""Validation of configs into runnable agents, the run loop and its result."""
 
 from agentnb.agents.agent import Agent
-from agentnb.agents.config import AgentConfig, ComponentRef, Settings, ToolRef
 from agentnb.agents.result import RunResult, StepRecord, ToolCallRecord
+from agentnb.config import AgentConfig, ComponentRef, Settings, ToolRef
+from agentnb.config.agent import set_validator
+
+# `AgentConfig.validate()` builds an `Agent`; the config layer below cannot import this one.
+set_validator(Agent.from_config)
 
 __all__ = [
     "Agent",

@@ -10,10 +10,10 @@ from typing import Any
 
 from agentnb import events as ev
 from agentnb._sync import run_sync
-from agentnb.agents.config import AgentConfig, ComponentRef, Settings, ToolRef
 from agentnb.agents.loop import execute_run
 from agentnb.agents.result import RunResult
 from agentnb.agents.validation import OutputSpec, output_reference, resolve
+from agentnb.config import AgentConfig, ComponentRef, Settings, ToolRef, config_from_data
 from agentnb.guards.guard import Guard
 from agentnb.guards.monitoring.hub import MonitorHub
 from agentnb.guards.monitoring.monitor import Monitor
@@ -54,8 +54,6 @@ class Agent:
         version: str = "0.1.0",
         telemetry: bool | None = None,
     ) -> None:
-        from agentnb.config.io import config_from_data  # loads yaml: not at import time
-
         config = config_from_data(
             {
                 "name": name,

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, TypeAdapter
 
-from agentnb.agents.config import CURRENT_SCHEMA_VERSION, AgentConfig
+from agentnb.config import CURRENT_SCHEMA_VERSION, AgentConfig
 from agentnb.errors import ConfigError, ConfigProblem, UserError
 from agentnb.guards.guard import Guard
 from agentnb.guards.monitoring.monitor import Monitor

@@ -5,7 +5,7 @@ data through `migrate` before validation, so a file of any older version loads i
 `AgentConfig`. Two kinds of entries, both append-only (never edit or remove one that shipped):
 
 - `Migration(to=n, ...)` upgrades the data of a version n-1 file to version n. Bumping
-  `CURRENT_SCHEMA_VERSION` (agents/config.py) to n comes with exactly one such entry.
+  `CURRENT_SCHEMA_VERSION` (below) to n comes with exactly one such entry.
 - `Deprecation(path, ...)` marks a field that still loads, with a `ConfigDeprecationWarning`
   naming its replacement, and moves its value there. A later migration removes it for good.
 
@@ -28,9 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agentnb.agents.config import CURRENT_SCHEMA_VERSION
-
 __all__ = [
+    "CURRENT_SCHEMA_VERSION",
     "DEPRECATIONS",
     "MIGRATIONS",
     "ConfigDeprecationWarning",
@@ -41,6 +40,9 @@ __all__ = [
 ]
 
 Data = dict[str, Any]
+
+CURRENT_SCHEMA_VERSION = 1
+"""The config file format this agentnb writes and reads (older files are migrated up)."""
 
 
 class ConfigDeprecationWarning(FutureWarning):
@@ -107,10 +109,15 @@ def move(data: Data, old: str, new: str | None) -> Data:
 def _chain(version: int) -> list[Migration] | None:
     """The migrations from `version` to the current one, or None if one is missing."""
     by_target = {m.to: m for m in MIGRATIONS}
-    steps = [by_target.get(n) for n in range(version + 1, CURRENT_SCHEMA_VERSION + 1)]
-    if any(step is None for step in steps):
-        return None
-    return [step for step in steps if step is not None]
+    steps = []
+    # Stops at the first gap: a file claiming `schema_version: -10**12` must not build a
+    # trillion-step list before being told that no migration reaches it.
+    for n in range(version + 1, CURRENT_SCHEMA_VERSION + 1):
+        step = by_target.get(n)
+        if step is None:
+            return None
+        steps.append(step)
+    return steps
 
 
 def migrate(data: Data, *, source: str = "<config>") -> Data:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from agentnb.components import ComponentRef
+from agentnb.config import ComponentRef
 from agentnb.errors import ToolDefinitionError
 from agentnb.guards.verdict import GUARD_POINTS, GuardPoint, OnFail, Verdict
 from agentnb.models.messages import Message, Usage

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from agentnb.components import ComponentRef
+from agentnb.config import ComponentRef
 from agentnb.errors import ConfigProblem, ToolDefinitionError
 from agentnb.guards.guard import BUILTIN_GUARDS, GUARD_REGISTRY, Guard
 

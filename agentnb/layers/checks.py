@@ -8,7 +8,7 @@ from agentnb.errors import AgentnbError, ConfigProblem
 from agentnb.models.registry import credentials_problem, resolve_model
 
 if TYPE_CHECKING:
-    from agentnb.agents.config import ResilienceSettings
+    from agentnb.config import ResilienceSettings
 
 __all__ = ["check_resilience"]
 
@@ -18,7 +18,7 @@ def check_resilience(
 ) -> list[ConfigProblem]:
     """Ranges, and that each fallback model resolves and has its credentials.
 
-    >>> from agentnb.agents.config import ResilienceSettings
+    >>> from agentnb.config import ResilienceSettings
     >>> for problem in check_resilience(ResilienceSettings(retries=-1, breaker_reset=0)):
     ...     print(problem)
     settings.resilience.retries: cannot be negative (got -1) -> use 0 to turn retries off

@@ -15,7 +15,7 @@ every provider but `offline`, `function` and `replay`, unless a model says other
 `remote` attribute), which keeps local models — and the run loop's overhead with them — bare.
 Fallback and rate limit apply to every model, when configured.
 
-    >>> from agentnb.agents.config import ResilienceSettings
+    >>> from agentnb.config import ResilienceSettings
     >>> from agentnb.models.openai import OpenAIModel
     >>> layered = wrap(OpenAIModel("gpt-4.1-mini"), ResilienceSettings())
     >>> layered.id, type(layered).__name__, type(layered.inner).__name__
@@ -40,7 +40,7 @@ from agentnb.models.base import Model
 from agentnb.models.registry import resolve_model
 
 if TYPE_CHECKING:  # agents/ builds on layers/, never the reverse: the settings are only read
-    from agentnb.agents.config import ResilienceSettings
+    from agentnb.config import ResilienceSettings
 
 __all__ = ["ORDER", "breakers_of", "wrap"]
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from agentnb.agents.config import AgentConfig, ComponentRef, Settings
+from agentnb.config import AgentConfig, ComponentRef, Settings
 from agentnb.meta._advice import tools_failing_runs
 from agentnb.meta.proposals import (
     AddGuard,

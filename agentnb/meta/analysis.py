@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentnb.agents.config import AgentConfig
+from agentnb.config import AgentConfig
 from agentnb.meta._clusters import cluster_findings
 from agentnb.meta._data import Data, Scope, Thresholds
 from agentnb.meta._runs import (

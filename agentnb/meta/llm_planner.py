@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from agentnb.agents.config import AgentConfig
+from agentnb.config import AgentConfig
 from agentnb.errors import ConfigError, UserError
 from agentnb.meta.proposals import (
     Proposal,

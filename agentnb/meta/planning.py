@@ -37,7 +37,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from agentnb.agents.config import AgentConfig, Settings
+from agentnb.config import AgentConfig, Settings
 from agentnb.meta._advice import covered, explain
 from agentnb.meta._tool_rules import (
     FAILURES_HEADING,

@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentnb.agents.config import AgentConfig, ComponentRef, Settings
+from agentnb.config import AgentConfig, ComponentRef, Settings
 from agentnb.display import html as D
 from agentnb.display.bundle import select
 from agentnb.errors import UserError

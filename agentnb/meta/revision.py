@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from agentnb.agents.config import AgentConfig
+from agentnb.config import AgentConfig
 from agentnb.display import html as D
 from agentnb.display.bundle import select
 from agentnb.errors import UserError

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec
 
-from agentnb.agents.config import AgentConfig
+from agentnb.config import AgentConfig
 from agentnb.display import html as D
 from agentnb.display.bundle import select
 from agentnb.errors import UserError

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from agentnb.errors import CassetteMiss
 from agentnb.models.base import Model, ModelRequest, ModelResponse, StreamItem, TextDelta
 from agentnb.models.messages import AssistantMessage, Usage, message_from_dict, message_to_dict
-from agentnb.secrets import redact
+from agentnb.secrets import redact_data
 
 __all__ = ["RecordingModel", "ReplayModel", "record", "request_key"]
 
@@ -38,24 +38,9 @@ def _normalise(request: ModelRequest) -> dict[str, Any]:
     }
 
 
-def _redacted(data: Any) -> Any:
-    """`data` with every string redacted.
-
-    Redacting the JSON text instead would miss secrets that JSON escapes (a quote, a backslash,
-    any non-ASCII character): the escaped form no longer contains the value.
-    """
-    if isinstance(data, str):
-        return redact(data)
-    if isinstance(data, dict):
-        return {redact(k): _redacted(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_redacted(item) for item in data]
-    return data
-
-
 def request_key(request: ModelRequest) -> str:
     # Redact before hashing: the recorded line is redacted, and the replayed request must match it.
-    normalised = _redacted(_normalise(request))
+    normalised = redact_data(_normalise(request))
     canonical = json.dumps(normalised, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
@@ -189,7 +174,7 @@ class RecordingModel:
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(_redacted(entry), sort_keys=True) + "\n")
+            f.write(json.dumps(redact_data(entry), sort_keys=True) + "\n")
         if self._entries is not None:
             self._entries[key] = entry
 

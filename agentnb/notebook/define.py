@@ -27,18 +27,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentnb.agents.agent import Agent
-from agentnb.agents.config import AgentConfig
 from agentnb.agents.validation import output_reference
-from agentnb.errors import ConfigError, ConfigProblem, UserError
+from agentnb.config import AgentConfig, load_config_yaml
+from agentnb.errors import ConfigError, UserError
 from agentnb.guards.guard import BUILTIN_GUARDS, Guard, guard
 from agentnb.guards.monitoring.monitor import Monitor
 from agentnb.guards.verdict import GUARD_POINTS, GuardPoint, OnFail
 from agentnb.tools.tool import REGISTRY, Tool
 
 if TYPE_CHECKING:
-    import yaml
-
-    from agentnb.components import ComponentRef
+    from agentnb.config import ComponentRef
 
 __all__ = [
     "SUBJECT_NAMES",
@@ -52,7 +50,6 @@ __all__ = [
 
 Part = Literal["major", "minor", "patch"]
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+].*)?$")
-_PATH_PART = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
 _BUILTIN_TYPES = {"str", "int", "float", "bool", "dict", "list"}
 
 SUBJECT_NAMES: dict[GuardPoint, str] = {
@@ -66,41 +63,6 @@ SUBJECT_NAMES: dict[GuardPoint, str] = {
 
 
 # --- agents -------------------------------------------------------------------------------------
-
-
-def _line_of(root: yaml.Node | None, path: str) -> int | None:
-    """1-based line of the YAML node at a problem path such as `guards[0].params.tools`."""
-    import yaml
-
-    node, line = root, None
-    for key, index in _PATH_PART.findall(path):
-        if isinstance(node, yaml.MappingNode) and key:
-            node = next((v for k, v in node.value if k.value == key), None)
-        elif isinstance(node, yaml.SequenceNode) and index:
-            position = int(index)
-            node = node.value[position] if position < len(node.value) else None
-        else:
-            break
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-    return line
-
-
-def _with_lines(error: ConfigError, text: str) -> ConfigError:
-    """`error` with the YAML line of every problem that does not name one yet."""
-    import yaml
-
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return error
-    problems = []
-    for problem in error.problems:
-        line = None if "line " in problem.path else _line_of(root, problem.path)
-        path = f"{problem.path} (line {line})" if line else problem.path
-        problems.append(ConfigProblem(path, problem.message, problem.fix))
-    return ConfigError(error.name, problems)
 
 
 def _namespace_tools(namespace: Mapping[str, Any], config: AgentConfig) -> list[Tool[..., Any]]:
@@ -149,7 +111,7 @@ def define_agent(
     >>> support.config == Agent("support", model="offline", instructions="Be brief.").config
     True
     """
-    from agentnb.config.io import load_config_yaml  # loads yaml: not at import time
+    from agentnb.config.io import with_lines  # loads yaml: not at import time
 
     ns: Mapping[str, Any] = namespace if namespace is not None else {}
     overrides: dict[str, Any] = {"name": name}
@@ -180,7 +142,7 @@ def define_agent(
             monitors=monitors,
         )
     except ConfigError as error:
-        raise _with_lines(error, text) from None
+        raise with_lines(error, text) from None
     return agent
 
 

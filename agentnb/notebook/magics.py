@@ -35,8 +35,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, magics_class
 
 from agentnb.agents.agent import Agent
-from agentnb.agents.config import AgentConfig
 from agentnb.agents.result import RunResult
+from agentnb.config import AgentConfig
 from agentnb.errors import AgentnbError, MissingDependency, UserError
 from agentnb.guards.guard import Guard
 from agentnb.guards.verdict import GUARD_POINTS

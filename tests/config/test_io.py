@@ -94,7 +94,7 @@ def test_json_round_trip_is_lossless() -> None:
     assert AgentConfig.from_json(text).hash == config.hash
 
 
-@pytest.mark.parametrize("output_type", ["int", "agentnb.agents.config:Settings", None])
+@pytest.mark.parametrize("output_type", ["int", "agentnb.config:Settings", None])
 def test_output_type_references_round_trip(output_type: str | None) -> None:
     config = AgentConfig(name="a", output_type=output_type)
     assert AgentConfig.from_yaml(config.to_yaml()).output_type == output_type

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from agentnb import AgentConfig, ConfigError
-from agentnb.agents.config import CURRENT_SCHEMA_VERSION
-from agentnb.config import load_config_yaml
+from agentnb.config import CURRENT_SCHEMA_VERSION, load_config_yaml
 from agentnb.config import migrations as M
 from agentnb.meta.revision import check
 

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentnb import Agent, AgentConfig, FunctionModel, tool, tool_call
-from agentnb.agents.config import ComponentRef
 from agentnb.agents.result import RunResult
+from agentnb.config import ComponentRef
 from agentnb.errors import ConfigProblem, UserError
 from agentnb.events import (
     Event,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from agentnb import events as ev
-from agentnb.agents.config import ResilienceSettings
+from agentnb.config import ResilienceSettings
 from agentnb.errors import CircuitOpen, ModelAuthError, ProviderServerError
 from agentnb.layers import (
     BreakerLayer,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from agentnb.agents.config import ResilienceSettings
+from agentnb.config import ResilienceSettings
 from agentnb.errors import MalformedResponse, ModelAuthError, ProviderServerError
 from agentnb.layers import FallbackLayer, ManualClock, wrap
 from agentnb.models import FunctionModel

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from agentnb.agents.config import ResilienceSettings
+from agentnb.config import ResilienceSettings
 from agentnb.errors import ConfigProblem
 from agentnb.layers import (
     ORDER,

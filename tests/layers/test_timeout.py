@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agentnb.agents.config import ResilienceSettings
+from agentnb.config import ResilienceSettings
 from agentnb.errors import ModelTimeout
 from agentnb.layers import TimeoutLayer, wrap
 from agentnb.layers._watchdog import _DOGS

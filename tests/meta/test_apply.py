@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agentnb import AgentConfig, ConfigError
-from agentnb.components import ComponentRef
+from agentnb.config import ComponentRef
 from agentnb.errors import UserError
 from agentnb.meta import (
     AddGuard,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union, overload
 
-from agentnb.components import ComponentRef
+from agentnb.config import ComponentRef
 from agentnb.errors import ConfigProblem, UserError
 from agentnb.events import Event
 

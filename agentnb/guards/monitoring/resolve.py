@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
-from agentnb.components import ComponentRef
+from agentnb.config import ComponentRef
 from agentnb.errors import ConfigProblem
 from agentnb.guards.monitoring import builtin as _builtin  # noqa: F401  (registers built-ins)
 from agentnb.guards.monitoring.monitor import REGISTRY, Monitor, MonitorDefinitionError
@@ -31,7 +31,7 @@ def resolve_monitors(
     are `ConfigProblem`s with paths like `monitors[1].params`. Pass `problems` to collect them
     there instead and get the monitors that did resolve.
 
-    >>> from agentnb.components import ComponentRef
+    >>> from agentnb.config import ComponentRef
     >>> [m.name for m in resolve_monitors([ComponentRef(name="latency")])]
     ['latency']
     """
