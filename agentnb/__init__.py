@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agentnb import guards, meta, telemetry
+from agentnb import guards, telemetry
+from agentnb._version import __version__
 from agentnb.agents import Agent, AgentConfig, RunResult, Settings
 from agentnb.errors import (
     AgentnbError,
@@ -36,9 +37,8 @@ from agentnb.models import FunctionModel, record, set_default_model, tool_call
 from agentnb.tools import RunContext, Tool, tool
 
 if TYPE_CHECKING:
+    from agentnb import meta as meta
     from agentnb.notebook.dashboard import dashboard as dashboard
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Agent",
@@ -74,8 +74,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # `dashboard` is defined once, in agentnb.notebook.dashboard; importing it here on first
-    # access keeps `import agentnb` free of the notebook package.
+    # The meta layer and the dashboard load on first access (as rich's console does), so that
+    # `import agentnb` carries neither: `dashboard` is defined once, in agentnb.notebook.dashboard.
+    if name == "meta":
+        import importlib
+
+        return importlib.import_module("agentnb.meta")
     if name == "dashboard":
         from agentnb.notebook.dashboard import dashboard
 
@@ -91,6 +95,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    """`%unload_ext agentnb`: remove the magics again."""
     from agentnb.notebook.magics import unload_ipython_extension as unload
 
     unload(ipython)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agentnb import __version__
+from agentnb._version import __version__
 from agentnb.errors import AgentnbError
 
 __all__ = ["main"]

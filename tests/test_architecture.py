@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "agentnb"
 # Lowest first. A module may import from its own layer or any layer below it. Packages within
 # one layer must still not form a cycle.
 LAYERS: list[set[str]] = [
-    {"errors", "_json", "_sync", "secrets", "semconv"},
+    {"errors", "_json", "_sync", "_version", "secrets", "semconv"},
     {"config"},
     {"models", "tools", "events", "display", "components"},
     {"guards", "layers", "telemetry"},

@@ -80,7 +80,7 @@ def _resource() -> Resource:
 
 
 def _scope() -> InstrumentationScope:
-    from agentnb import __version__
+    from agentnb._version import __version__
 
     return InstrumentationScope("agentnb", __version__)
 
