@@ -46,6 +46,10 @@ class ResilienceSettings(_Strict):
     Long enough for a long non-streamed answer; a connection that goes silent is caught sooner by
     the provider client's own read timeout.
     """
+    stream_timeout: float | None = Field(600.0, gt=0)
+    """Seconds a whole streamed answer may take (None: no limit), however steadily its pieces
+    arrive: a stream that keeps sending pieces but never ends is cut here. Retried like a timed
+    out request when none of the answer was passed on yet."""
     retries: int = 2
     """Retries of a failed request (429, 5xx, timeouts, connection errors), with backoff."""
     backoff: float = 0.5

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentnb.events import GuardVerdict, MonitorFinding
+from agentnb.guards.verdict import GuardError
 from agentnb.models.messages import Message, Usage, message_to_dict
 
 if TYPE_CHECKING:
@@ -111,6 +112,11 @@ class RunResult:
     def trace_id(self) -> str:
         """The OpenTelemetry trace id of this run (the run id)."""
         return self.run_id
+
+    @property
+    def guard_errors(self) -> list[GuardError]:
+        """The guards that raised during the run (each blocked what it guarded), in order."""
+        return [GuardError.from_verdict(v) for v in self.verdicts if v.outcome == "error"]
 
     @property
     def tool_calls(self) -> list[ToolCallRecord]:

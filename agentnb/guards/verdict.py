@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["GUARD_POINTS", "GuardPoint", "OnFail", "Outcome", "Verdict"]
+if TYPE_CHECKING:
+    from agentnb.events import GuardVerdict
+
+__all__ = [
+    "GUARD_POINTS",
+    "GuardError",
+    "GuardErrorWarning",
+    "GuardPoint",
+    "OnFail",
+    "Outcome",
+    "Verdict",
+    "error_reason",
+    "warn_guard_errors",
+]
 
 GuardPoint = Literal["input", "model_output", "tool_call", "tool_result", "final_output"]
 GUARD_POINTS: tuple[GuardPoint, ...] = (
@@ -53,3 +68,68 @@ class Verdict:
     @classmethod
     def rewrite(cls, value: Any, reason: str = "") -> Verdict:
         return cls("rewrite", reason, value)
+
+
+_ERROR_PREFIX = "guard error: "
+
+
+def error_reason(exc: BaseException) -> str:
+    """The verdict reason of a guard that raised `exc` (what `GuardError.from_verdict` reads)."""
+    return f"{_ERROR_PREFIX}{type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True, slots=True)
+class GuardError:
+    """A guard that raised instead of deciding; the action it guarded was blocked (fail closed).
+
+    `RunResult.guard_errors` lists them; each is also shown as a `GuardErrorWarning`.
+    """
+
+    guard: str
+    point: GuardPoint
+    error_type: str
+    """The exception's class name, e.g. `KeyError`."""
+    message: str
+    target: str | None = None
+    """The tool name at tool points."""
+
+    @classmethod
+    def from_verdict(cls, verdict: GuardVerdict) -> GuardError:
+        """The error a verdict with outcome `error` records (stored verdicts included)."""
+        error_type, _, message = verdict.reason.removeprefix(_ERROR_PREFIX).partition(": ")
+        return cls(verdict.guard, verdict.point, error_type, message, verdict.target)
+
+    def __str__(self) -> str:
+        where = f"{self.point} of tool {self.target!r}" if self.target else self.point
+        shown = f"{self.error_type}: {self.message}" if self.message else self.error_type
+        return (
+            f"guard {self.guard!r} raised {shown} at {where}; the action was blocked. "
+            "Fix the guard (result.guard_errors lists every error of the run)."
+        )
+
+
+class GuardErrorWarning(UserWarning):
+    """Shown under the cell for each guard that raised during a run (see `GuardError`).
+
+    Silence it with `warnings.filterwarnings("ignore", category=GuardErrorWarning)`, or make
+    it an error in a test suite with `"error::agentnb.guards.GuardErrorWarning"`.
+    """
+
+
+def warn_guard_errors(errors: list[GuardError]) -> None:
+    """One `GuardErrorWarning` per error, attributed to the first frame outside agentnb (the
+    user's cell) and shown every time: the warnings registry would show a repeated line once."""
+    if not errors:
+        return
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("agentnb"):
+        frame = frame.f_back
+    for error in errors:
+        warnings.warn_explicit(
+            GuardErrorWarning(str(error)),
+            GuardErrorWarning,
+            frame.f_code.co_filename,
+            frame.f_lineno,
+            module=frame.f_globals.get("__name__"),
+            registry=None,
+        )
