@@ -36,5 +36,5 @@ class RunContext(Generic[DepsT]):
     step: int
     retry: int = 0
     """How many earlier calls of this tool in this run failed (invalid arguments or errors)."""
-    cancelled: threading.Event = field(default_factory=threading.Event)
+    cancelled: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
     """Set once the run is cancelled: `ctx.cancelled.is_set()`, or `ctx.cancelled.wait(s)`."""

@@ -74,7 +74,9 @@ def test_every_layer_in_the_declared_order() -> None:
 
 
 def test_settings_turn_layers_off() -> None:
-    settings = ResilienceSettings(request_timeout=None, retries=0, breaker_threshold=None)
+    settings = ResilienceSettings(
+        request_timeout=None, stream_timeout=None, retries=0, breaker_threshold=None
+    )
     model = OpenAIModel("gpt-4.1-mini")
 
     assert wrap(model, settings) is model
