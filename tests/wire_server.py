@@ -250,7 +250,6 @@ class _Handler(BaseHTTPRequestHandler):
         if cut is not None:
             self.close_connection = True
 
-
     def _drip(self, events: list[bytes], gap: float) -> None:
         """Send the stream's events up to its last piece `gap` seconds apart, then repeat that
         piece forever; the body has no length, so the connection closes after it."""

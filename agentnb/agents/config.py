@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
@@ -46,7 +46,7 @@ class ResilienceSettings(_Strict):
     Long enough for a long non-streamed answer; a connection that goes silent is caught sooner by
     the provider client's own read timeout.
     """
-    stream_timeout: float | None = Field(600.0, gt=0)
+    stream_timeout: Annotated[float | None, Field(gt=0)] = 600.0
     """Seconds a whole streamed answer may take (None: no limit), however steadily its pieces
     arrive: a stream that keeps sending pieces but never ends is cut here. Retried like a timed
     out request when none of the answer was passed on yet."""

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from agentnb import events as ev
-from agentnb.agents import ledger
 from agentnb._json import parse_json_answer
 from agentnb._sync import on_interrupt
+from agentnb.agents import ledger
 from agentnb.agents.result import RunResult, RunStatus, StepRecord, ToolCallRecord
 from agentnb.errors import GuardBlocked, MaxStepsExceeded, OutputInvalid, RunError, ToolFailed
 from agentnb.guards.guard import GuardContext, ToolCallView, ToolResultView

@@ -116,7 +116,9 @@ def _closest_diff(request: ModelRequest, entries: dict[str, dict[str, Any]]) -> 
         if ratio > best_ratio:
             best, best_ratio = recorded, ratio
     diff = list(
-        difflib.unified_diff(best, this, "closest recorded request", "this request", n=1, lineterm="")
+        difflib.unified_diff(
+            best, this, "closest recorded request", "this request", n=1, lineterm=""
+        )
     )
     cut = [line[:_DIFF_WIDTH] for line in diff[:_DIFF_LINES]]
     if len(diff) > _DIFF_LINES:

@@ -1,4 +1,4 @@
-"""A kernel interrupt during `run_sync` in a real Jupyter kernel ends the run as `cancelled` at once.
+"""A kernel interrupt during `run_sync` in a real Jupyter kernel ends the run, `cancelled`, at once.
 
 Whatever the tool (sync or async) and the model (a local one that never yields to the event loop,
 or OpenAI over HTTP to the wire server): no model request is sent after the interrupt, the run is

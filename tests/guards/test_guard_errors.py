@@ -103,7 +103,9 @@ def test_the_warning_shows_under_the_cell_in_a_real_kernel(tmp_path: Path) -> No
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    nbclient.NotebookClient(notebook, timeout=120, resources={"metadata": {"path": tmp_path}}).execute()
+    nbclient.NotebookClient(
+        notebook, timeout=120, resources={"metadata": {"path": tmp_path}}
+    ).execute()
 
     for cell in notebook.cells[1:]:  # each run shows it, not only the first
         streams = {out.name: out.text for out in cell.outputs if out.output_type == "stream"}

@@ -1,5 +1,5 @@
 """NaN and infinities never pass a numeric limit: `nan > 100` is false, so a naive `max` check
-would let `amount=nan` through. Tested through the real OpenAI SDK over HTTP, as a model sends it."""
+would let `amount=nan` through. Tested through the real OpenAI SDK over HTTP, as models send it."""
 
 from __future__ import annotations
 
@@ -101,7 +101,11 @@ async def test_a_limit_refuses_non_finite_values_a_parameter_allows(
 
 @pytest.mark.parametrize(
     "arguments",
-    ['{"order": 1, "amount": NaN}', '{"order": 1, "amount": "nan"}', {"order": 1, "amount": "-inf"}],
+    [
+        '{"order": 1, "amount": NaN}',
+        '{"order": 1, "amount": "nan"}',
+        {"order": 1, "amount": "-inf"},
+    ],
 )
 def test_tool_arguments_refuse_non_finite_numbers_unless_allowed(arguments: Any) -> None:
     with pytest.raises(ToolArgumentsInvalid, match="amount: Input should be a finite number"):

@@ -11,7 +11,14 @@ import pytest
 from agentnb import Agent, FunctionModel, Tool, tool, tool_call
 from agentnb.agents import RunResult
 from agentnb.errors import GuardBlocked, OutputInvalid
-from agentnb.guards import GuardErrorWarning, GuardPoint, ToolCallView, ToolResultView, Verdict, guard
+from agentnb.guards import (
+    GuardErrorWarning,
+    GuardPoint,
+    ToolCallView,
+    ToolResultView,
+    Verdict,
+    guard,
+)
 from agentnb.models import (
     AssistantMessage,
     ModelRequest,
