@@ -103,8 +103,8 @@ class GuardError:
         where = f"{self.point} of tool {self.target!r}" if self.target else self.point
         shown = f"{self.error_type}: {self.message}" if self.message else self.error_type
         return (
-            f"guard {self.guard!r} raised {shown} at {where}; the action was blocked. "
-            "Fix the guard (result.guard_errors lists every error of the run)."
+            f"guard {self.guard!r} raised {shown} at {where}; the action was blocked as if "
+            "the guard had said no (result.guard_errors lists the run's guard errors)"
         )
 
 

@@ -18,7 +18,7 @@ Script = Callable[..., FunctionModel]
 
 MESSAGE = (
     "guard 'amount_check' raised KeyError: 'amount' at tool_call of tool 'refund'; the action "
-    "was blocked. Fix the guard (result.guard_errors lists every error of the run)."
+    "was blocked as if the guard had said no (result.guard_errors lists the run's guard errors)"
 )
 
 
