@@ -29,8 +29,8 @@ class ToolCallRecord:
     result: str
     """What the model received back (the error feedback when `error` is set)."""
     error: str | None = None
-    """None on success; else `invalid_arguments`, `unknown_tool`, `timeout`, `exception` or
-    `blocked` (a guard stopped it)."""
+    """None on success; else `invalid_arguments`, `unknown_tool`, `timeout`, `exception`,
+    `blocked` (a guard stopped it) or `cancelled` (the run was cancelled while it ran)."""
     duration: float = 0.0
     start: float = 0.0
     """Seconds from the start of the run to the start of the call."""

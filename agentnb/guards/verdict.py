@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from agentnb.events import GuardVerdict
 
 __all__ = [
@@ -117,19 +119,29 @@ class GuardErrorWarning(UserWarning):
 
 
 def warn_guard_errors(errors: list[GuardError]) -> None:
-    """One `GuardErrorWarning` per error, attributed to the first frame outside agentnb (the
-    user's cell) and shown every time: the warnings registry would show a repeated line once."""
+    """One `GuardErrorWarning` per error, shown every time (the warnings registry would show a
+    repeated line once) and attributed to the user's code: the first frame outside agentnb and
+    the event-loop machinery, or none when the run was awaited on agentnb's private loop."""
     if not errors:
         return
-    frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("agentnb"):
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_MACHINERY):
         frame = frame.f_back
+    # Line 0 is never shown by some hooks (IPython): the fallback names line 1 of no file.
+    where = ("<agentnb>", 1, "agentnb") if frame is None else _location(frame)
     for error in errors:
         warnings.warn_explicit(
             GuardErrorWarning(str(error)),
             GuardErrorWarning,
-            frame.f_code.co_filename,
-            frame.f_lineno,
-            module=frame.f_globals.get("__name__"),
+            where[0],
+            where[1],
+            module=where[2],
             registry=None,
         )
+
+
+_MACHINERY = ("agentnb", "asyncio", "concurrent", "threading", "contextvars")
+
+
+def _location(frame: FrameType) -> tuple[str, int, str | None]:
+    return frame.f_code.co_filename, frame.f_lineno, frame.f_globals.get("__name__")
