@@ -137,9 +137,10 @@ def _wait_for(path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("provider", ["function", "openai"])
 @pytest.mark.parametrize("tool", ["hold", "hold_async"])
-def test_an_interrupt_ends_the_run_at_once_and_no_model_request_follows(
+def test_interrupt_cancels_the_run_and_the_kernel_stays_usable(
     kernel: tuple[Any, Any], tmp_path: Path, provider: str, tool: str
 ) -> None:
+    """The run ends at once as `cancelled`, and no model request follows the interrupt."""
     manager, client = kernel
     marker = tmp_path / "entered"
     with WireServer() as wire:
