@@ -103,7 +103,8 @@ class ToolCallFinished:
     result: str
     """The text the model receives (the error feedback when `error` is set)."""
     error: str | None
-    """None on success; else `invalid_arguments`, `timeout`, `exception`."""
+    """None on success; else `invalid_arguments`, `unknown_tool`, `timeout`, `exception`,
+    `blocked` or `cancelled` (the run was cancelled while the tool ran)."""
     duration: float
     value: Any = None
     """The tool's Python return value (not serialised), when it succeeded."""

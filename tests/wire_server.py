@@ -50,7 +50,9 @@ class Reply:
     request streams). A `status` >= 400 answers with that error instead (a provider-shaped body
     unless `body` is given). `body` alone sends those exact bytes (a dict is sent as JSON) with
     `headers`, for malformed answers. `truncate` cuts the answer half-way and drops the
-    connection; `delay` waits that many seconds before answering.
+    connection; `delay` waits that many seconds before answering. `drip` (streams only) sends
+    the stream's events that many seconds apart and never finishes: its last piece repeats until
+    the client hangs up or the server closes, like a stream that keeps arriving but never ends.
     """
 
     text: str = ""
@@ -60,6 +62,7 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     truncate: bool = False
     delay: float = 0.0
+    drip: float = 0.0
     usage: tuple[int, int] | None = None
     """(input, output) tokens; by default about 4 bytes per token of request and answer."""
 
@@ -219,6 +222,9 @@ class _Handler(BaseHTTPRequestHandler):
             if body.get("stream"):
                 headers["Content-Type"] = "text/event-stream"
                 events = answer.anthropic_events() if anthropic else answer.openai_events(body)
+                if reply.drip:
+                    self._drip(events, reply.drip)
+                    return
                 payload, cut_events = b"".join(events), events[: len(events) // 2]
             else:
                 data = answer.anthropic_json() if anthropic else answer.openai_json()
@@ -243,6 +249,30 @@ class _Handler(BaseHTTPRequestHandler):
             cut = 0
         if cut is not None:
             self.close_connection = True
+
+    def _drip(self, events: list[bytes], gap: float) -> None:
+        """Send the stream's events up to its last piece `gap` seconds apart, then repeat that
+        piece forever; the body has no length, so the connection closes after it."""
+        end = next(i for i, e in enumerate(events) if _ENDING.search(e))
+        last_piece = max(i for i in range(end) if b"delta" in events[i])
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        sent = 0
+        try:
+            while not self.server.closing.wait(gap if sent else 0):
+                self.wfile.write(events[min(sent, last_piece)])
+                self.wfile.flush()
+                sent += 1
+        except OSError:  # the client hung up: what a dripping stream waits for
+            pass
+
+
+# The event that ends a stream's content: OpenAI's chunk with a finish reason, Anthropic's
+# message_delta.
+_ENDING = re.compile(rb'"finish_reason": "|"type": "message_delta"')
 
 
 @dataclass

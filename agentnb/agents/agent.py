@@ -14,10 +14,12 @@ from agentnb.agents.loop import execute_run
 from agentnb.agents.result import RunResult
 from agentnb.agents.validation import OutputSpec, output_reference, resolve
 from agentnb.config import AgentConfig, ComponentRef, Settings, ToolRef, config_from_data
+from agentnb.errors import RunError
 from agentnb.guards.guard import Guard
 from agentnb.guards.monitoring.hub import MonitorHub
 from agentnb.guards.monitoring.monitor import Monitor
 from agentnb.guards.pipeline import GuardPipeline
+from agentnb.guards.verdict import warn_guard_errors
 from agentnb.layers import Breaker, breakers_of, wrap
 from agentnb.models.base import Model, OutputSchema, ToolDefinition
 from agentnb.models.messages import Message
@@ -211,13 +213,20 @@ class Agent:
         message_history: Sequence[Message] | RunResult | None = None,
         deps: Any = None,
     ) -> RunResult:
-        """Run the agent on `prompt`; continue a conversation with `message_history`."""
-        history = (
-            message_history.messages
-            if isinstance(message_history, RunResult)
-            else (message_history or ())
-        )
-        return await execute_run(self, prompt, history=history, deps=deps, emit=self._emitter(None))
+        """Run the agent on `prompt`; continue a conversation with `message_history`.
+
+        A guard that raises blocks what it guarded and shows a `GuardErrorWarning`.
+        """
+        history = _history(message_history)
+        try:
+            result = await execute_run(
+                self, prompt, history=history, deps=deps, emit=self._emitter(None)
+            )
+        except RunError as exc:
+            _show_guard_errors(exc.result)
+            raise
+        _show_guard_errors(result)
+        return result
 
     def run_sync(
         self,
@@ -226,8 +235,22 @@ class Agent:
         message_history: Sequence[Message] | RunResult | None = None,
         deps: Any = None,
     ) -> RunResult:
-        """`run` from sync code; works in scripts and inside a running Jupyter kernel."""
-        return run_sync(self.run(prompt, message_history=message_history, deps=deps))
+        """`run` from sync code; works in scripts and inside a running Jupyter kernel.
+
+        A Ctrl-C (kernel interrupt) ends the run at once as `cancelled` (`last_result`); a sync
+        tool still running is left to finish in its thread and sees `ctx.cancelled` set.
+        """
+        history = _history(message_history)
+        try:
+            # Not `run_sync(self.run(...))`: guard errors are shown here, on the caller's thread.
+            result = run_sync(
+                execute_run(self, prompt, history=history, deps=deps, emit=self._emitter(None))
+            )
+        except RunError as exc:
+            _show_guard_errors(exc.result)
+            raise
+        _show_guard_errors(result)
+        return result
 
     async def stream(
         self,
@@ -242,11 +265,7 @@ class Agent:
         after its events were yielded.
         """
         queue: asyncio.Queue[ev.Event | None] = asyncio.Queue()
-        history = (
-            message_history.messages
-            if isinstance(message_history, RunResult)
-            else (message_history or ())
-        )
+        history = _history(message_history)
         task = asyncio.ensure_future(
             execute_run(
                 self,
@@ -261,8 +280,22 @@ class Agent:
         try:
             while (event := await queue.get()) is not None:
                 yield event
-            task.result()  # re-raise the run's error, if any
+            try:
+                result = task.result()  # re-raise the run's error, if any
+            except RunError as exc:
+                _show_guard_errors(exc.result)
+                raise
+            _show_guard_errors(result)
         finally:
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+
+
+def _history(given: Sequence[Message] | RunResult | None) -> Sequence[Message]:
+    return given.messages if isinstance(given, RunResult) else (given or ())
+
+
+def _show_guard_errors(result: RunResult | None) -> None:
+    if result is not None and result.verdicts:
+        warn_guard_errors(result.guard_errors)

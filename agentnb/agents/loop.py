@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from pydantic import ValidationError
 
 from agentnb import events as ev
 from agentnb._json import parse_json_answer
+from agentnb._sync import on_interrupt
+from agentnb.agents import ledger
 from agentnb.agents.result import RunResult, RunStatus, StepRecord, ToolCallRecord
 from agentnb.errors import GuardBlocked, MaxStepsExceeded, OutputInvalid, RunError, ToolFailed
 from agentnb.guards.guard import GuardContext, ToolCallView, ToolResultView
@@ -87,6 +90,10 @@ class _Run:
         self.started_at = time.time()
         self.scope = ev.RunScope(self.run_id, self.config.name, 0, emit)
         self.ctx = GuardContext(self.run_id, self.config.name, prompt, self.messages, self.started)
+        # Set on a cancel; thread-safe, so that an interrupted `run_sync` sets it at once even
+        # while this run's loop thread is busy, and tools in worker threads can wait on it.
+        self.cancelled = threading.Event()
+        on_interrupt(self.cancelled.set)
 
     def result(
         self, output: Any, status: RunStatus, error: BaseException | None = None
@@ -129,6 +136,8 @@ class _Run:
         return subject, blocked
 
     async def call_model(self, step: int) -> ModelResponse:
+        if self.cancelled.is_set():  # never spend on a model request after a stop
+            raise asyncio.CancelledError
         model = self.agent.model
         request = ModelRequest(
             self.config.instructions,
@@ -227,15 +236,31 @@ class _Run:
                     return self.tool_done(step, call, t0, str(exc), "invalid_arguments")
         ctx = (
             RunContext(
-                self.deps, self.run_id, self.config.name, step, self.failures.get(call.name, 0)
+                self.deps,
+                self.run_id,
+                self.config.name,
+                step,
+                self.failures.get(call.name, 0),
+                self.cancelled,
             )
             if tool.takes_context
             else None
         )
+        inline = tool.runs_inline()
         try:
             value = tool.invoke(args, ctx)
             if inspect.isawaitable(value):
                 value = await value
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self.cancelled.set()
+            # A coroutine or an inline function is stopped by the cancel itself; a worker
+            # thread cannot be stopped from outside, so the function runs on to its end.
+            stopped = tool.is_async or inline
+            text = f"Tool {call.name!r} was cancelled while running" + (
+                "." if stopped else "; the function was left to finish."
+            )
+            self.steps[-1].tool_calls.append(self.tool_done(step, call, t0, text, "cancelled"))
+            raise
         except (TimeoutError, asyncio.TimeoutError) as exc:  # distinct classes on Python 3.10
             if tool.timeout is None:  # the tool itself raised it
                 text = f"Tool {call.name!r} raised {type(exc).__name__}: {exc}"
@@ -436,27 +461,31 @@ async def _finish(agent: Agent, run: _Run, emit: ev.Emit | None) -> RunResult:
     except _Refused as refused:
         result = run.result(_refusal(refused.blocked), "blocked")
     except (asyncio.CancelledError, KeyboardInterrupt) as exc:
-        agent.last_result = run.result(None, "cancelled", exc)
-        if emit:
-            emit(ev.RunFinished(run.run_id, agent.last_result))
+        run.cancelled.set()  # tools still running in worker threads can stop early
+        _record(agent, run.result(None, "cancelled", exc), emit)
         raise
     except Exception as exc:
         failure: BaseException = exc
         if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+            run.cancelled.set()
             failure = RunError(
                 f"agent {agent.config.name!r} exceeded settings.timeout="
                 f"{agent.config.settings.timeout} s"
             )
         partial = run.result(None, "blocked" if isinstance(exc, GuardBlocked) else "error", failure)
-        agent.last_result = partial
         if isinstance(failure, RunError):
             failure.result = partial
-        if emit:
-            emit(ev.RunFinished(run.run_id, partial))
+        _record(agent, partial, emit)
         if failure is exc:
             raise
         raise failure from exc
-    agent.last_result = result
-    if emit:
-        emit(ev.RunFinished(run.run_id, result))
+    _record(agent, result, emit)
     return result
+
+
+def _record(agent: Agent, result: RunResult, emit: ev.Emit | None) -> None:
+    """The one place a run finishes, whatever its status."""
+    agent.last_result = result
+    ledger.record(result)
+    if emit:
+        emit(ev.RunFinished(result.run_id, result))

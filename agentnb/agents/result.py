@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentnb.events import GuardVerdict, MonitorFinding
+from agentnb.guards.verdict import GuardError
 from agentnb.models.messages import Message, Usage, message_to_dict
 from agentnb.secrets import redact as redact_text
 
@@ -31,8 +32,8 @@ class ToolCallRecord:
     result: str
     """What the model received back (the error feedback when `error` is set)."""
     error: str | None = None
-    """None on success; else `invalid_arguments`, `unknown_tool`, `timeout`, `exception` or
-    `blocked` (a guard stopped it)."""
+    """None on success; else `invalid_arguments`, `unknown_tool`, `timeout`, `exception`,
+    `blocked` (a guard stopped it) or `cancelled` (the run was cancelled while it ran)."""
     duration: float = 0.0
     start: float = 0.0
     """Seconds from the start of the run to the start of the call."""
@@ -159,6 +160,11 @@ class RunResult:
     def trace_id(self) -> str:
         """The OpenTelemetry trace id of this run (the run id)."""
         return self.run_id
+
+    @property
+    def guard_errors(self) -> list[GuardError]:
+        """The guards that raised during the run (each blocked what it guarded), in order."""
+        return [GuardError.from_verdict(v) for v in self.verdicts if v.outcome == "error"]
 
     @property
     def tool_calls(self) -> list[ToolCallRecord]:

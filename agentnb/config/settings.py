@@ -16,6 +16,8 @@ agentnb.errors.ConfigError: Agent config 'fx' has 1 problem:
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["ResilienceSettings", "Settings", "StrictModel"]
@@ -40,6 +42,10 @@ class ResilienceSettings(StrictModel):
     Long enough for a long non-streamed answer; a connection that goes silent is caught sooner by
     the provider client's own read timeout.
     """
+    stream_timeout: Annotated[float | None, Field(gt=0)] = 600.0
+    """Seconds a whole streamed answer may take (None: no limit), however steadily its pieces
+    arrive: a stream that keeps sending pieces but never ends is cut here. Retried like a timed
+    out request when none of the answer was passed on yet."""
     retries: int = 2
     """Retries of a failed request (429, 5xx, timeouts, connection errors), with backoff."""
     backoff: float = 0.5

@@ -26,12 +26,21 @@ from agentnb.guards.builtin import (
 )
 from agentnb.guards.builtin.content import find_pii
 from agentnb.guards.guard import Guard, GuardContext, ToolCallView, ToolResultView, guard
-from agentnb.guards.verdict import GUARD_POINTS, GuardPoint, OnFail, Verdict
+from agentnb.guards.verdict import (
+    GUARD_POINTS,
+    GuardError,
+    GuardErrorWarning,
+    GuardPoint,
+    OnFail,
+    Verdict,
+)
 
 __all__ = [
     "GUARD_POINTS",
     "Guard",
     "GuardContext",
+    "GuardError",
+    "GuardErrorWarning",
     "GuardPoint",
     "OnFail",
     "ToolCallView",

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from agentnb.config import ComponentRef
 from agentnb.errors import ToolDefinitionError
-from agentnb.guards.verdict import GUARD_POINTS, GuardPoint, OnFail, Verdict
+from agentnb.guards.verdict import GUARD_POINTS, GuardPoint, OnFail, Verdict, error_reason
 from agentnb.models.messages import Message, Usage
 
 __all__ = [
@@ -196,7 +196,7 @@ async def run_check(g: Guard, subject: Any, ctx: GuardContext) -> Verdict:
         if inspect.isawaitable(answer):
             answer = await answer
     except Exception as exc:
-        return Verdict("block", f"guard error: {type(exc).__name__}: {exc}", _ERROR)
+        return Verdict("block", error_reason(exc), _ERROR)
     return normalise(answer, g.name)
 
 

@@ -8,7 +8,8 @@ From the outside in (`ORDER`):
   open breaker (`CircuitOpen`, not retried) ends the retries at once.
 - **breaker** sits above the rate limit, so refused calls do not spend the budget.
 - **rate_limit** sits above the timeout, so waiting for the budget is not waiting for the model.
-- **timeout** is innermost: it limits each attempt, not the retries together.
+- **timeout** is innermost: it limits each attempt (and each streamed answer), not the retries
+  together.
 
 Timeout, retry and breaker guard against the network; they wrap remote models only (`is_remote`:
 every provider but `offline`, `function` and `replay`, unless a model says otherwise with a
@@ -70,8 +71,8 @@ def wrap(
 
 def _layered(model: Model, s: ResilienceSettings, clock: Clock) -> Model:
     remote = is_remote(model)
-    if remote and s.request_timeout is not None:
-        model = TimeoutLayer(model, seconds=s.request_timeout)
+    if remote and (s.request_timeout is not None or s.stream_timeout is not None):
+        model = TimeoutLayer(model, seconds=s.request_timeout, stream_seconds=s.stream_timeout)
     if s.requests_per_minute or s.tokens_per_minute:
         limiter = RateLimiter(
             requests_per_minute=s.requests_per_minute,

@@ -9,6 +9,7 @@ names the request so it can be recorded.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import os
@@ -82,6 +83,38 @@ def _load(path: Path) -> dict[str, dict[str, Any]]:
     return entries
 
 
+_DIFF_LINES = 40
+_DIFF_WIDTH = 240
+
+
+def _closest_diff(request: ModelRequest, entries: dict[str, dict[str, Any]]) -> str:
+    """What differs between `request` and the most similar recorded one, as a unified diff
+    (the recorded side is redacted, so this side is too: a secret is not a difference)."""
+    if not entries:
+        return ""
+    this = _lines(redact_data(_normalise(request)))
+    best: list[str] = []
+    best_ratio = -1.0
+    for entry in entries.values():
+        recorded = _lines(entry.get("request", {}))
+        ratio = difflib.SequenceMatcher(None, recorded, this, autojunk=False).ratio()
+        if ratio > best_ratio:
+            best, best_ratio = recorded, ratio
+    diff = list(
+        difflib.unified_diff(
+            best, this, "closest recorded request", "this request", n=1, lineterm=""
+        )
+    )
+    cut = [line[:_DIFF_WIDTH] for line in diff[:_DIFF_LINES]]
+    if len(diff) > _DIFF_LINES:
+        cut.append(f"... ({len(diff) - _DIFF_LINES} more lines)")
+    return "It differs from the closest recorded request:\n" + "\n".join(cut) + "\n"
+
+
+def _lines(normalised: Any) -> list[str]:
+    return json.dumps(normalised, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
+
+
 async def _as_stream(response: ModelResponse) -> AsyncIterator[StreamItem]:
     for piece in re.findall(r"\S+\s*", response.message.text):
         yield TextDelta(piece)
@@ -111,11 +144,9 @@ class ReplayModel:
         key = request_key(request)
         entry = self._entries.get(key)
         if entry is None:
-            last = request.messages[-1] if request.messages else None
-            said = message_to_dict(last) if last else {}
             raise CassetteMiss(
                 f"request {key} is not in cassette {str(self.path)!r} "
-                f"({len(self._entries)} recorded; last message: {json.dumps(said)[:200]}). "
+                f"({len(self._entries)} recorded). {_closest_diff(request, self._entries)}"
                 "Record it: run once with model=record('<provider:model>', "
                 f"{str(self.path)!r}) and an API key",
                 provider=self.provider,

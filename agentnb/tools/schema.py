@@ -7,7 +7,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from pydantic.fields import FieldInfo
 
 from agentnb.errors import ToolDefinitionError
@@ -66,12 +66,32 @@ def build_args_model(
             fields[param.name] = (annotation, Field(default, description=doc))
         else:
             fields[param.name] = (annotation, default)
-    config = ConfigDict(extra="forbid", arbitrary_types_allowed=False)
+    # No NaN or infinity unless a parameter allows it (`Field(allow_inf_nan=True)`): NaN passes
+    # every comparison as false, so `amount <= 100` checks would let it through.
+    config = ConfigDict(extra="forbid", arbitrary_types_allowed=False, allow_inf_nan=False)
     try:
         model = create_model(f"{tool_name}_args", __config__=config, **fields)
     except Exception as exc:  # pydantic's errors for unsupported types are of several kinds
-        raise ToolDefinitionError(f"tool {tool_name!r}: unsupported argument type: {exc}") from exc
+        raise ToolDefinitionError(_unsupported(tool_name, fields, exc)) from exc
     return model, ctx
+
+
+def _unsupported(tool_name: str, fields: dict[str, Any], exc: Exception) -> str:
+    """Name the parameter a model cannot send and what to take instead; pydantic's own advice
+    (`arbitrary_types_allowed`) would make a schema no model can fill."""
+    for name, (annotation, _) in fields.items():
+        try:
+            TypeAdapter(annotation)
+        except Exception:
+            kind = getattr(annotation, "__name__", None) or repr(annotation)
+            return (
+                f"tool {tool_name!r}: parameter {name!r} has type {kind}, which a model cannot "
+                "send: it sends JSON (strings, numbers, booleans, lists, objects). Take what it "
+                "can send and build the value inside the function: a name or id to look the "
+                f"object up (e.g. `{name}: str`), or for a table its rows as records "
+                f"(`{name}: list[dict[str, Any]]`, then `pd.DataFrame({name})`)."
+            )
+    return f"tool {tool_name!r}: unsupported argument type: {exc}"
 
 
 _VALUES = frozenset({"default", "enum", "const", "examples"})

@@ -9,6 +9,7 @@ import hashlib
 import inspect
 import json
 import re
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar, overload
 
@@ -120,20 +121,31 @@ class Tool(Generic[P, R]):
             ) from None
 
     def invoke(self, args: BaseModel, ctx: RunContext[Any] | None) -> Awaitable[R] | R:
-        """Call the function with validated `args`; an awaitable for async or timed tools.
+        """Call the function with validated `args`; an awaitable unless it ran inline.
 
-        Sync tools without a timeout run inline (no thread hop on the run's hot path); with a
-        timeout they run in a worker thread so the timeout can fire while they block.
+        A sync tool runs in a worker thread, so that the run can end while the function blocks
+        (a timeout, or a cancel: a kernel interrupt reaches the kernel's main thread, never the
+        private loop `run_sync` uses in a kernel). On the main thread and without a timeout it
+        runs inline instead: a Ctrl-C reaches the function itself there, and the run's hot path
+        saves the thread hop.
         """
         kwargs = {name: getattr(args, name) for name in self._fields}
         call_args: tuple[Any, ...] = (ctx,) if self.takes_context else ()
         if self.is_async:
             coro: Awaitable[R] = self.function(*call_args, **kwargs)  # type: ignore[assignment]
             return asyncio.wait_for(coro, self.timeout) if self.timeout else coro
-        if self.timeout:
-            thread = asyncio.to_thread(self.function, *call_args, **kwargs)
-            return asyncio.wait_for(thread, self.timeout)
-        return self.function(*call_args, **kwargs)
+        if self.runs_inline():
+            return self.function(*call_args, **kwargs)
+        thread = asyncio.to_thread(self.function, *call_args, **kwargs)
+        return asyncio.wait_for(thread, self.timeout) if self.timeout else thread
+
+    def runs_inline(self) -> bool:
+        """Whether `invoke` calls the function on this thread (see `invoke`)."""
+        return not self.is_async and not self.timeout and _on_main_thread()
+
+
+def _on_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _describe(error: Any) -> str:

@@ -16,6 +16,7 @@ from agentnb import Agent, FunctionModel, Tool, tool, tool_call
 from agentnb.agents import RunResult
 from agentnb.errors import OutputInvalid
 from agentnb.guards import (
+    GuardErrorWarning,
     allow_tools,
     approval,
     blocklist,
@@ -670,7 +671,8 @@ async def test_a_failing_judge_blocks(script: Script) -> None:
         raise ConnectionError("judge unreachable")
 
     g = judge("Polite.", model=FunctionModel(broken))
-    result = await Agent("s", model=script("Hello!"), guards=[g]).run("Hi")
+    with pytest.warns(GuardErrorWarning, match="guard 'judge' raised ConnectionError"):
+        result = await Agent("s", model=script("Hello!"), guards=[g]).run("Hi")
     assert result.status == "blocked"
     assert [(v.outcome, v.reason) for v in result.verdicts] == [
         ("error", "guard error: ConnectionError: judge unreachable")

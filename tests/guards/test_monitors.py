@@ -251,26 +251,26 @@ def test_a_crashing_monitor_is_recorded_once_per_run_and_others_still_report(
     assert hub.errors == {"crashes": 2 * events_per_run, "wrong_type": 2}
 
 
-def test_a_slow_monitor_does_not_slow_the_run(watch: Callable[..., MonitorHub]) -> None:
+def test_a_slow_monitor_does_not_slow_the_run(
+    watch: Callable[..., MonitorHub], gate: threading.Event
+) -> None:
     agent = echo_agent()
-    agent.run_sync("warm up")  # imports and caches out of the measurement
-    started = time.perf_counter()
-    agent.run_sync("alone")
-    alone = time.perf_counter() - started
+    opened: list[bool] = []
 
     @monitor
     def sluggish(event: Event) -> None:
-        time.sleep(0.05)  # 4 events per run → 0.2 s of monitoring per run
+        # Held until the run returned, then slow: a run that waited for its monitor would not
+        # return until the hang guard ran out, and the gate would be found closed.
+        opened.append(gate.wait(60))
+        time.sleep(0.05)
 
     hub = watch(agent, [sluggish], slow_after=0.03)
-    started = time.perf_counter()
     result = agent.run_sync("watched")
-    watched = time.perf_counter() - started
+    gate.set()
     assert hub.drain()
-    monitored = time.perf_counter() - started
 
-    assert monitored >= 0.2  # the monitor really did take its time…
-    assert watched < alone + 0.05  # …but not the run's
+    assert opened
+    assert all(opened)
     assert [shape(f) for f in result.findings] == [
         (
             "sluggish",
@@ -295,22 +295,22 @@ def test_a_full_queue_drops_with_a_counted_warning(
 ) -> None:
     seen: list[str] = []
 
+    opened: list[bool] = []
+
     @monitor
     def blocked(event: Event) -> None:
-        gate.wait(5)
+        opened.append(gate.wait(60))  # False only if the runs waited for this monitor
         seen.append(event.kind)
 
     agent = echo_agent("busy")
     sent: list[Event] = []
     agent.on_event(sent.append)
     hub = watch(agent, [blocked], maxsize=3)
-    started = time.perf_counter()
     results = [agent.run_sync(f"run {i}") for i in range(5)]
-    elapsed = time.perf_counter() - started
     gate.set()
     assert hub.drain()
 
-    assert elapsed < 1.0  # nothing waited for the blocked monitor
+    assert all(opened)  # nothing waited for the blocked monitor
     assert hub.dropped > 0
     assert len(seen) + hub.dropped == len(sent)
     assert seen.count("run_finished") == 5  # a run's end may use the reserve: results get findings
@@ -359,22 +359,6 @@ def test_findings_fed_back_as_events_are_not_monitored_again() -> None:
         assert hub.processed == 1
     finally:
         hub.close()
-
-
-def test_enqueue_costs_under_5_microseconds() -> None:
-    hub = MonitorHub([latency(), tool_errors()], agent="a", maxsize=1_000_000)
-    event = StepFinished("r", 1, 0)
-    try:
-        per_event = []
-        for _ in range(5):
-            started = time.perf_counter()
-            for _ in range(10_000):
-                hub.enqueue(event)
-            per_event.append((time.perf_counter() - started) / 10_000)
-        assert hub.drain()
-    finally:
-        hub.close()
-    assert sorted(per_event)[2] < 5e-6
 
 
 @settings(max_examples=40, deadline=None)

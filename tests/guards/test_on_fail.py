@@ -11,7 +11,14 @@ import pytest
 from agentnb import Agent, FunctionModel, Tool, tool, tool_call
 from agentnb.agents import RunResult
 from agentnb.errors import GuardBlocked, OutputInvalid
-from agentnb.guards import GuardPoint, ToolCallView, ToolResultView, Verdict, guard
+from agentnb.guards import (
+    GuardErrorWarning,
+    GuardPoint,
+    ToolCallView,
+    ToolResultView,
+    Verdict,
+    guard,
+)
 from agentnb.models import (
     AssistantMessage,
     ModelRequest,
@@ -450,7 +457,8 @@ async def test_a_guard_that_raises_blocks_with_outcome_error(
         tools=[_refund(calls)],
         guards=[guard(point, name="broken")(broken)],
     )
-    result = await agent.run(PROMPT)
+    with pytest.warns(GuardErrorWarning, match="guard 'broken' raised RuntimeError"):
+        result = await agent.run(PROMPT)
 
     reason = "guard error: RuntimeError: policy file missing"
     first = result.verdicts[0]
@@ -471,6 +479,9 @@ async def test_a_guard_that_raises_blocks_with_outcome_error(
         assert result.tool_calls[0].error == "blocked"
     if point in ("input", "model_output", "tool_call"):
         assert calls == []
+    assert [(e.guard, e.point, e.error_type, e.message) for e in result.guard_errors] == [
+        ("broken", point, "RuntimeError", "policy file missing")
+    ]
 
 
 @pytest.mark.parametrize("mode", ["skip", "reask", "warn"])

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+from agentnb import Agent, Settings, tool
+from agentnb import events as ev
 from agentnb.config import ResilienceSettings
-from agentnb.errors import ModelTimeout
+from agentnb.errors import ModelError, ModelTimeout
 from agentnb.layers import TimeoutLayer, wrap
 from agentnb.layers._watchdog import _DOGS
 from agentnb.models import FunctionModel
@@ -17,7 +20,7 @@ from agentnb.models.base import ModelRequest, ModelResponse, StreamItem, TextDel
 from agentnb.models.messages import AssistantMessage
 from agentnb.models.openai import OpenAIModel
 from tests.layers.conftest import HI, collect_events, drain, summary
-from tests.wire_server import Reply, WireServer
+from tests.wire_server import Call, Reply, WireServer
 
 EXPIRED = (
     "function:slow: no answer within 0.05s (settings.resilience.request_timeout). Raise the "
@@ -112,7 +115,7 @@ async def test_a_slow_server_times_out_over_http(wire: WireServer) -> None:
     finally:
         await model.aclose()
 
-    assert 0.2 <= elapsed < 2
+    assert elapsed >= 0.2  # it waited for the limit
     assert str(raised.value).startswith("openai:gpt-test: no answer within 0.2s")
     assert len(wire.requests) == 2
 
@@ -159,3 +162,126 @@ async def test_limits_of_several_lengths_share_the_loop_watchdog() -> None:
     assert [r.message.text for r in results[:20]] == ["in time"] * 20  # type: ignore[union-attr]
     assert all(isinstance(r, ModelTimeout) for r in results[20:])
     assert not _DOGS[asyncio.get_running_loop()].watches
+
+
+class Drip:
+    """Streams a piece every `gap` seconds and never ends."""
+
+    provider = "function"
+    model_name = "slow"
+    id = "function:slow"
+
+    def __init__(self, gap: float) -> None:
+        self.gap = gap
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        raise NotImplementedError
+
+    async def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        while True:
+            await asyncio.sleep(self.gap)
+            yield TextDelta("more ")
+
+
+HANG_GUARD = 60.0  # seconds; only reached if the bound under test does not hold
+
+
+async def test_a_stream_that_never_ends_is_cut_by_the_whole_stream_limit() -> None:
+    # Every piece arrives well within the per-piece limit; only the whole-stream one can end it.
+    layered = TimeoutLayer(Drip(gap=0.01), seconds=5, stream_seconds=0.2)
+    seen: list[StreamItem] = []
+
+    with collect_events() as events, pytest.raises(ModelTimeout) as raised:
+        await asyncio.wait_for(drain(layered.request_stream(HI), seen), HANG_GUARD)
+
+    assert str(raised.value) == (
+        "function:slow: the stream did not finish within 0.2s "
+        "(settings.resilience.stream_timeout); raise the limit for longer answers"
+    )
+    assert seen
+    assert all(item == TextDelta("more ") for item in seen)
+    assert summary(events) == [("timeout", "function:slow", None, 0)]
+
+
+def test_the_whole_stream_limit_is_on_by_default() -> None:
+    settings = ResilienceSettings()
+    layered = wrap(OpenAIModel("gpt-test", api_key="k"), settings)
+    while not isinstance(layered, TimeoutLayer):
+        layered = layered.inner  # type: ignore[attr-defined]
+    assert (settings.stream_timeout, layered.stream_seconds) == (600.0, 600.0)
+    with pytest.raises(ValueError, match="stream_timeout"):
+        ResilienceSettings(stream_timeout=0)
+
+
+LIMIT = 1.0  # the whole-stream limit the agents below get; each piece comes 0.05 s apart
+CUT = f"the stream did not finish within {LIMIT:g}s (settings.resilience.stream_timeout)"
+
+
+def _streaming_agent(wire: WireServer, **resilience: Any) -> Agent:
+    @tool
+    def lookup(order: str) -> str:
+        """Look an order up."""
+        return f"order {order} shipped"
+
+    model = OpenAIModel("gpt-test", base_url=f"{wire.url}/v1", api_key="test-key")
+    settings = Settings(resilience={"backoff": 0.001, "stream_timeout": LIMIT, **resilience})
+    return Agent("streamer", model=model, tools=[lookup], settings=settings, telemetry=False)
+
+
+async def _stream(agent: Agent) -> tuple[list[ev.Event], BaseException | None]:
+    seen: list[ev.Event] = []
+
+    async def consume() -> None:
+        async for event in agent.stream("where is order 7?"):
+            seen.append(event)
+
+    try:
+        await asyncio.wait_for(consume(), HANG_GUARD)
+    except ModelError as exc:
+        return seen, exc
+    finally:
+        await agent.model.aclose()
+    return seen, None
+
+
+async def test_a_dripping_stream_nothing_was_shown_of_is_retried(wire: WireServer) -> None:
+    """Tool-call pieces are not shown to the user: a stalled tool call can start over."""
+    dripping = Reply(calls=[Call("lookup", {"order": "7"})], drip=0.05)
+    wire.script(dripping, dripping, Reply(calls=[Call("lookup", {"order": "7"})]))
+
+    events, error = await _stream(_streaming_agent(wire))
+
+    assert error is None
+    assert [e.message.split(";")[0] for e in events if isinstance(e, ev.LayerEvent)] == [
+        CUT,
+        f"attempt 1 failed (ModelTimeout: openai:gpt-test: {CUT}",
+        CUT,
+        f"attempt 2 failed (ModelTimeout: openai:gpt-test: {CUT}",
+    ]
+    assert isinstance(events[-1], ev.RunFinished)
+    assert events[-1].result.output == "echo: where is order 7?"
+    assert len(wire.requests) == 4  # three tries of the first turn, then the answer
+
+
+async def test_a_truncated_stream_nothing_was_shown_of_is_retried(wire: WireServer) -> None:
+    cut = Reply(calls=[Call("lookup", {"order": "7"})], truncate=True)
+    wire.script(cut, cut, Reply(calls=[Call("lookup", {"order": "7"})]))
+
+    events, error = await _stream(_streaming_agent(wire))
+
+    assert error is None
+    assert isinstance(events[-1], ev.RunFinished)
+    assert events[-1].result.status == "ok"
+    assert len(wire.requests) == 4  # like the same answer not streamed: 1 + 2 retries, then text
+
+
+async def test_a_dripping_stream_already_shown_ends_the_run_at_its_limit(wire: WireServer) -> None:
+    """Text pieces were shown: starting over would repeat them, so the run fails, bounded."""
+    wire.script(Reply(text="one two three", drip=0.05))
+
+    events, error = await _stream(_streaming_agent(wire))
+
+    assert isinstance(error, ModelTimeout)
+    assert CUT in str(error)
+    assert [e.text for e in events if isinstance(e, ev.TextDelta)][:3] == ["one ", "two ", "three"]
+    assert len(wire.requests) == 1

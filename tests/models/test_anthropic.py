@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -485,7 +484,6 @@ async def test_slow_answer_times_out(
     anthropic_model: AnthropicModel, wire: WireServer, ask: Ask
 ) -> None:
     wire.script(Reply(text="too late", delay=10))
-    started = time.perf_counter()
 
     with pytest.raises(ModelTimeout) as raised:
         await ask(
@@ -493,7 +491,6 @@ async def test_slow_answer_times_out(
             ModelRequest("", [UserMessage("hi")], settings=ModelSettings(timeout=0.2)),
         )
 
-    assert time.perf_counter() - started < 2
     assert str(raised.value) == (
         f"anthropic:claude-test: no answer from {wire.url} within 0.2s. Raise the model's "
         "`timeout=` (or `settings.timeout`), or check whether the server is overloaded."

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import time
 import warnings
 from collections.abc import AsyncGenerator
 from datetime import datetime, timedelta, timezone
@@ -461,14 +460,12 @@ async def test_malformed_json(
 
 async def test_slow_answer_times_out(openai_model: OpenAIModel, wire: WireServer, ask: Ask) -> None:
     wire.script(Reply(text="too late", delay=10))
-    started = time.perf_counter()
 
     with pytest.raises(ModelTimeout) as raised:
         await ask(
             openai_model, ModelRequest("", [UserMessage("hi")], settings=ModelSettings(timeout=0.2))
         )
 
-    assert time.perf_counter() - started < 2
     assert str(raised.value) == (
         f"openai:gpt-test: no answer from {wire.url}/v1/ within 0.2s. Raise the model's "
         "`timeout=` (or `settings.timeout`), or check whether the server is overloaded."

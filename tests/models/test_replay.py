@@ -124,13 +124,49 @@ def test_a_request_missing_from_the_cassette_is_named(tmp_path: Path) -> None:
         )
     )
     assert str(info.value) == (
-        f"replay:{cassette}: request {key} is not in cassette {str(cassette)!r} (2 recorded; "
-        'last message: {"role": "user", "content": "Where is order 7?"}). Record it: run once '
-        f"with model=record('<provider:model>', {str(cassette)!r}) and an API key"
+        f"replay:{cassette}: request {key} is not in cassette {str(cassette)!r} (2 recorded). "
+        "It differs from the closest recorded request:\n"
+        "--- closest recorded request\n"
+        "+++ this request\n"
+        "@@ -4,3 +4,3 @@\n"
+        "   {\n"
+        '-   "content": "Where is order 1042?",\n'
+        '+   "content": "Where is order 7?",\n'
+        '    "role": "user"\n'
+        f"Record it: run once with model=record('<provider:model>', {str(cassette)!r}) and an "
+        "API key"
     )
     assert (info.value.provider, info.value.model) == ("replay", str(cassette))
     assert agent.last_result is not None
     assert agent.last_result.status == "error"
+
+
+def test_a_miss_after_the_instructions_changed_shows_what_differs(tmp_path: Path) -> None:
+    cassette = tmp_path / "clerk.jsonl"
+    _agent(record(FunctionModel(_clerk), cassette)).run_sync("Where is order 1042?")
+    _agent(record(FunctionModel(_clerk), cassette)).run_sync("Where is order 7?")
+
+    polite = Agent(
+        "clerk",
+        model=ReplayModel(cassette),
+        instructions="Answer about orders, politely.",
+        tools=[lookup_order],
+    )
+    with pytest.raises(CassetteMiss) as info:
+        polite.run_sync("Where is order 7?")
+
+    # Of the four recorded requests, the first turn about order 7 is the closest: only the
+    # instructions differ, and the diff says so.
+    assert str(info.value).split("recorded). ")[1].split("Record it")[0] == (
+        "It differs from the closest recorded request:\n"
+        "--- closest recorded request\n"
+        "+++ this request\n"
+        "@@ -1,3 +1,3 @@\n"
+        " {\n"
+        '- "instructions": "Answer about orders.",\n'
+        '+ "instructions": "Answer about orders, politely.",\n'
+        '  "messages": [\n'
+    )
 
 
 def test_secrets_are_redacted_and_replay_still_matches(

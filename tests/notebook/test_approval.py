@@ -19,7 +19,7 @@ from traitlets import TraitError
 
 from agentnb import Agent, FunctionModel, guards, tool, tool_call
 from agentnb.agents import RunResult
-from agentnb.guards import set_approver
+from agentnb.guards import GuardErrorWarning, set_approver
 from agentnb.notebook.approval import WidgetApprover
 from agentnb.notebook.widgets import ApprovalView
 from tests.notebook.live_kernel import CellRun, LiveKernel, live_kernel
@@ -157,7 +157,7 @@ def test_an_unanswered_wait_ends_at_the_timeout(
     approver.timeout = 0.2
     agent = careful(script)
 
-    with capture_output():
+    with capture_output(), pytest.warns(GuardErrorWarning, match="ApprovalUnavailable"):
         result = agent.run_sync("Refund order 1042 by 40")
 
     assert refund_call(result)[1:] == (

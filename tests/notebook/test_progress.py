@@ -352,6 +352,10 @@ def stream(cell: Any) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
 
 
+def _duration(match: re.Match[str]) -> str:
+    return "(N ms)" if match.group().endswith("ms)") else "N s"
+
+
 @pytest.mark.slow
 def test_headless_kernel_prints_lines_in_the_running_cell(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -367,14 +371,16 @@ def test_headless_kernel_prints_lines_in_the_running_cell(
     expected = [
         "[support T] step 1 · offline",
         '[support T] step 1 · lookup_order({"order_id": ORDER})',
-        '[support T] step 1 · lookup_order → {"order_id":ORDER,"status":"shipped"} (0 ms)',
+        '[support T] step 1 · lookup_order → {"order_id":ORDER,"status":"shipped"} (N ms)',
         "[support T] step 2 · offline",
-        "[support T] done · ok · 2 steps · 1 tool call · 0.00 s",
+        "[support T] done · ok · 2 steps · 1 tool call · N s",
     ]
     for cell, order in ((ask_cell, "1042"), (follow_cell, "7")):
         shown = lines(stream(cell))
         assert re.fullmatch(r"\[support T\] started · offline · run [0-9a-f]{8}", shown[0])
-        assert shown[1:] == [line.replace("ORDER", order) for line in expected]
+        # Durations depend on the machine's load: the lines are compared without them.
+        timeless = [re.sub(r"\(\d+ ms\)$|\d+\.\d\d s$", _duration, line) for line in shown[1:]]
+        assert timeless == [line.replace("ORDER", order) for line in expected]
     assert stream(after_cell) == "the next cell\n"
     assert [o.output_type for o in ask_cell.outputs] == ["stream", "execute_result"]
 

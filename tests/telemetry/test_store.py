@@ -401,7 +401,7 @@ def test_a_keyboard_interrupt_mid_run_is_stored_as_cancelled(
     assert root is not None
     assert root.status == "error"
     (tool_span,) = trace.find("execute_tool")
-    assert (tool_span.status, tool_span.error_type) == ("error", "KeyboardInterrupt")
+    assert (tool_span.status, tool_span.error_type) == ("error", "cancelled")
     assert tool_span.end_time <= root.end_time
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from collections.abc import Callable
 
 from pydantic import BaseModel
@@ -57,18 +57,23 @@ async def test_sync_and_async_tools_results_are_serialised_for_the_model(script:
 
 
 async def test_async_tool_timeout_is_fed_back_and_recorded(script: Script) -> None:
+    stopped: list[str] = []
+
     @tool(timeout=0.05)
     async def slow(q: str) -> str:
         """Think for a long time."""
-        await asyncio.sleep(5)
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            stopped.append("cancelled")  # the timeout stopped the coroutine, it did not finish
+            raise
         return "never"
 
     model = script(tool_call("slow", q="x"), "gave up")
     agent = Agent("patient", model=model, tools=[slow])
-    started = time.perf_counter()
     result = await agent.run("go")
 
-    assert time.perf_counter() - started < 1
+    assert stopped == ["cancelled"]
     assert result.status == "ok"
     assert result.output == "gave up"
     assert model.function.seen[1] == [  # type: ignore[attr-defined]
@@ -87,23 +92,27 @@ async def test_async_tool_timeout_is_fed_back_and_recorded(script: Script) -> No
         record.duration,
         record.start,
     )
-    assert 0.05 <= record.duration < 1
+    assert record.duration >= 0.05  # it waited for the limit
 
 
 async def test_sync_tool_timeout_is_fed_back_and_recorded(script: Script) -> None:
+    release = threading.Event()
+
     @tool(timeout=0.05)
     def blocking(q: str) -> str:
         """Block the thread."""
-        time.sleep(0.25)
+        release.wait(60)  # until the run is over: a run waiting for the thread would hang
         return "late"
 
     agent = Agent(
         "patient", model=script(tool_call("blocking", q="x"), "gave up"), tools=[blocking]
     )
-    started = time.perf_counter()
-    result = await agent.run("go")
+    try:
+        result = await agent.run("go")
+    finally:
+        release.set()
 
-    assert time.perf_counter() - started < 0.2  # the run did not wait for the thread
+    assert result.output == "gave up"  # the run finished while the function still blocked
     assert [(c.name, c.result, c.error) for c in result.tool_calls] == [
         ("blocking", "Tool 'blocking' timed out after 0.05 s.", "timeout")
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import pytest
 from pydantic import BaseModel, Field
@@ -368,4 +368,35 @@ def test_unsupported_argument_type() -> None:
 
     with pytest.raises(ToolDefinitionError) as info:
         tool(f)
-    assert str(info.value).startswith("tool 'f': unsupported argument type: ")
+    assert str(info.value) == (
+        "tool 'f': parameter 'thing' has type Opaque, which a model cannot send: it sends JSON "
+        "(strings, numbers, booleans, lists, objects). Take what it can send and build the value "
+        "inside the function: a name or id to look the object up (e.g. `thing: str`), or for a "
+        "table its rows as records (`thing: list[dict[str, Any]]`, then `pd.DataFrame(thing)`)."
+    )
+
+
+def test_a_dataframe_parameter_says_what_to_take_instead() -> None:
+    pd = pytest.importorskip("pandas")
+
+    def summarise(table, column):  # type: ignore[no-untyped-def]
+        return float(table[column].mean())
+
+    # Set here, not as `table: pd.DataFrame`: this module's annotations are strings, and pandas
+    # is imported in this test only.
+    summarise.__annotations__ = {"table": pd.DataFrame, "column": str, "return": float}
+
+    with pytest.raises(ToolDefinitionError) as info:
+        tool(summarise)
+    message = str(info.value)
+    assert message.startswith("tool 'summarise': parameter 'table' has type DataFrame, which a ")
+    assert "`table: list[dict[str, Any]]`, then `pd.DataFrame(table)`" in message
+    assert "arbitrary_types_allowed" not in message  # pydantic's advice a tool user can't act on
+
+    @tool
+    def summarise_rows(rows: list[dict[str, Any]], column: str) -> float:
+        """The mean of a column of a table given as records."""
+        return float(pd.DataFrame(rows)[column].mean())
+
+    args = summarise_rows.validate_args('{"rows": [{"x": 1}, {"x": 3}], "column": "x"}')
+    assert summarise_rows.function(**args.model_dump()) == 2.0

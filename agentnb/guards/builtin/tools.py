@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from agentnb.guards.builtin._base import BuiltinGuard
@@ -42,11 +44,33 @@ class _DenyTools(BuiltinGuard):
         return None
 
 
+def _as_number(value: Any) -> float | int | Decimal | None:
+    """`value` as a number a limit can compare, or None: a number-like string counts (a tool
+    may take `amount: str`), a bool does not."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
 def _rule_problem(field: str, value: Any, rule: dict[str, Any]) -> str | None:
-    if "min" in rule and value < rule["min"]:
-        return f"{field}={value!r} is below the minimum {rule['min']}"
-    if "max" in rule and value > rule["max"]:
-        return f"{field}={value!r} is above the maximum {rule['max']}"
+    if "min" in rule or "max" in rule:
+        number = _as_number(value)
+        if number is None:
+            return f"{field}={value!r} is not a number, so its limits cannot hold"
+        # NaN compares false with everything, so `nan > max` would let it through.
+        if not math.isfinite(number):
+            return f"{field}={value!r} is not a finite number, so its limits cannot hold"
+        if "min" in rule and number < rule["min"]:
+            return f"{field}={value!r} is below the minimum {rule['min']}"
+        if "max" in rule and number > rule["max"]:
+            return f"{field}={value!r} is above the maximum {rule['max']}"
     if "one_of" in rule and value not in rule["one_of"]:
         return f"{field}={value!r} is not one of {rule['one_of']}"
     if "pattern" in rule and not re.fullmatch(rule["pattern"], str(value)):
