@@ -1,61 +1,47 @@
-"""The runs this process finished, in order: what `agentnb run` asks the kernel once a notebook ran.
+"""Every run this process finished, in order: what `agentnb run` counts after a notebook ran.
 
-The run loop calls `record` once per run as it finishes (whatever its status), so a headless
-run counts the runs a notebook made rather than the results it happened to display, and can
-name the guards that raised. Telemetry may be off or still writing; this list is not.
+One small record per run, appended where a run finishes (`loop._record`), whatever its status;
+telemetry may be off or still writing, this list is not. `list.append` is atomic, so runs
+finishing on several threads need no lock.
 
-```python
-from agentnb.agents import ledger
-
-ledger.record("run_1", agent="fx", status="ok", guard_errors=["no_refunds_over_100"])
-assert ledger.finished_runs()[-1].guard_errors == ("no_refunds_over_100",)
-```
+    >>> from agentnb import Agent
+    >>> before = len(finished_runs())
+    >>> result = Agent("ledger-demo", model="offline", telemetry=False).run_sync("hi")
+    >>> finished_runs()[before:] == [FinishedRun(result.run_id, "ledger-demo", "ok", ())]
+    True
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentnb.agents.result import RunResult, RunStatus
 
 __all__ = ["FinishedRun", "finished_runs", "record"]
 
 
 @dataclass(frozen=True, slots=True)
 class FinishedRun:
-    """One finished run: its id, its agent, its status and the guards that raised during it."""
+    """One finished run: its id, agent, status and the guards that raised during it."""
 
     run_id: str
     agent: str
-    status: str
-    guard_errors: tuple[str, ...] = ()
-    """Names of the guards whose check raised an exception (each once, in order)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (`guard_errors` as a list)."""
-        return {
-            "run_id": self.run_id,
-            "agent": self.agent,
-            "status": self.status,
-            "guard_errors": list(self.guard_errors),
-        }
+    status: RunStatus
+    guard_errors: tuple[str, ...]
+    """Names of the guards that raised (one entry per error, in order)."""
 
 
-_runs: list[FinishedRun] = []
-# Runs finish on the background loop thread, on worker threads and in the kernel's own thread.
-_lock = threading.Lock()
+_FINISHED: list[FinishedRun] = []
 
 
-def record(run_id: str, *, agent: str, status: str, guard_errors: Iterable[str] = ()) -> None:
-    """Note that run `run_id` of `agent` finished with `status`; `guard_errors` names the
-    guards that raised during it."""
-    names = tuple(dict.fromkeys(guard_errors))
-    with _lock:
-        _runs.append(FinishedRun(run_id, agent, status, names))
+def record(result: RunResult) -> None:
+    """Append `result`'s run (called once per run, by the run loop)."""
+    errors = tuple(v.guard for v in result.verdicts if v.outcome == "error")
+    _FINISHED.append(FinishedRun(result.run_id, result.agent, result.status, errors))
 
 
 def finished_runs() -> list[FinishedRun]:
-    """The runs finished in this process so far, oldest first (a copy)."""
-    with _lock:
-        return list(_runs)
+    """A copy of the runs finished in this process so far, oldest first."""
+    return list(_FINISHED)

@@ -52,8 +52,8 @@ QUERY_TIMEOUT = 60.0
 """Seconds the kernel gets to say which runs it finished (a hang guard)."""
 
 _LEDGER_QUERY = {
-    "runs": "__import__('json').dumps([r.to_dict() for r in "
-    "__import__('sys').modules['agentnb.agents.ledger'].finished_runs()] "
+    "runs": "__import__('json').dumps([[r.run_id, r.agent, r.status, list(r.guard_errors)] for r "
+    "in __import__('sys').modules['agentnb.agents.ledger'].finished_runs()] "
     "if 'agentnb.agents.ledger' in __import__('sys').modules else [])"
 }
 """Evaluated in the kernel after the last cell; imports nothing agentnb did not load already."""
@@ -129,7 +129,7 @@ class NotebookSummary:
         """Each guard that raised during a run → the runs it raised in, in order."""
         raised: dict[str, list[FinishedRun]] = {}
         for run in self.runs:
-            for name in run.guard_errors:
+            for name in dict.fromkeys(run.guard_errors):  # a guard may raise twice in one run
                 raised.setdefault(name, []).append(run)
         return raised
 
@@ -443,7 +443,7 @@ async def _finished_runs(kc: Any) -> list[FinishedRun]:
         return []
     rows = json.loads(ast.literal_eval(answer["data"]["text/plain"]))
     return [
-        FinishedRun(r["run_id"], r["agent"], r["status"], tuple(r["guard_errors"])) for r in rows
+        FinishedRun(run_id, agent, status, tuple(errors)) for run_id, agent, status, errors in rows
     ]
 
 
