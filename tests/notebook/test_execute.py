@@ -142,7 +142,9 @@ def test_quickstart_runs_in_a_real_kernel(tmp_path: Path) -> None:
     code_cells = sum(c.cell_type == "code" for c in notebook.cells)
     assert (summary.cells, summary.total_cells, len(lines)) == (code_cells,) * 3
     assert all(re.fullmatch(r"\[\d+/\d+\] cell \d+ ok \(\d+\.\d\d s\)", line) for line in lines)
-    assert summary.agent_runs == 5  # result, in_euros, weather, big (blocked by a guard), %ask
+    # The runs the kernel made, displayed or not: result, in_euros, the streamed one, weather, big
+    # (blocked by a guard), %ask.
+    assert summary.agent_runs == 6
 
     executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     probe = json.loads(cell_text(executed, PROBE))
@@ -240,7 +242,7 @@ def test_cli_runs_the_quickstart(tmp_path: Path) -> None:
         f"[{n}/{cells}] cell {n} ok (T)" for n in range(1, cells + 1)
     ]
     assert re.fullmatch(
-        rf"ok: {re.escape(str(QUICKSTART))} · {cells}/{cells} cells · 5 agent runs · \d+\.\d s",
+        rf"ok: {re.escape(str(QUICKSTART))} · {cells}/{cells} cells · 6 agent runs · \d+\.\d s",
         lines[cells + 1],
     )
     assert lines[cells + 2 :] == [
