@@ -417,7 +417,8 @@ async def _run_and_shut_down(
             failure = progress.interrupted(
                 "error", "DeadKernelError", "the kernel died in this cell"
             )
-        if client.kc is not None and await client.km.is_alive():
+        # nbclient's own Ctrl-C handler may have shut the kernel down and dropped both already.
+        if client.kc is not None and client.km is not None and await client.km.is_alive():
             runs = await _finished_runs(client.kc)
     finally:
         await _shut_down(client, shutdown_timeout)
@@ -473,7 +474,7 @@ async def _shut_down(client: Any, bound: float) -> None:
     if kc is not None:
         kc.stop_channels()
         client.kc = None
-    if not km.has_kernel:
+    if km is None or not km.has_kernel:
         return
     await km.request_shutdown()
     try:
