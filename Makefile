@@ -1,4 +1,5 @@
-# agentnb — fresh machine: `make demo` or `make test`. Needs python3 (3.10+) and make.
+# agentnb — fresh machine: `make demo` or `make test`. Needs python3 (3.10+) and make; `make test`
+# also needs Node 20.19+ with npm (it builds the JupyterLab extension), `make demo` does not.
 #
 # The venv is (re)installed only when pyproject.toml changed since the last install: each
 # install leaves a stamp file in .venv/ that is newer than pyproject.toml.
@@ -22,7 +23,7 @@ STAMP_BENCH := $(VENV)/.installed-bench
 .PHONY: help venv install demo test lint format typecheck jstest pytest bench clean
 
 help:
-	@echo "make demo       create .venv, install, run the quickstart notebook headlessly -> $(OUT)/"
+	@echo "make demo       create .venv, install, run the four notebooks in notebooks/ headlessly -> $(OUT)/"
 	@echo "make test       create/update .venv with test extras, then lint, typecheck, pytest"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make format     ruff format + ruff check --fix"
@@ -50,9 +51,11 @@ $(STAMP_DEV): pyproject.toml $(LABEXT_SRC) | $(VENV)/bin/python
 	@touch $@
 
 # The test extras include the notebook extra: after `make test`, the demo needs no install.
+# The demo runs notebooks headlessly, without JupyterLab, so it skips building the lab extension
+# (hatch-jupyter-builder honours SKIP_JUPYTER_BUILDER) and needs no Node; `make test` builds it.
 $(STAMP_DEMO): pyproject.toml | $(VENV)/bin/python
 	@if [ $(STAMP_DEV) -nt pyproject.toml ]; then :; \
-	else $(VENV)/bin/python -m pip install --quiet -e '.[notebook]'; fi
+	else SKIP_JUPYTER_BUILDER=1 $(VENV)/bin/python -m pip install --quiet -e '.[notebook]'; fi
 	@touch $@
 
 $(STAMP_BENCH): pyproject.toml | $(VENV)/bin/python

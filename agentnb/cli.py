@@ -5,8 +5,9 @@ agentnb run notebooks/01-quickstart.ipynb --html-dir out/
 agentnb run report.ipynb -p model=openai:gpt-4.1-mini -p n=3 --output run.ipynb --html run.html
 ```
 
-Exit status: 0 when every notebook ran, 1 when a cell failed or timed out (or a notebook could
-not run), 2 for a bad command line. The logic lives in `agentnb.notebook.execute`; this module
+Exit status: 0 when every notebook ran, 1 when a cell failed or timed out, a guard raised an
+exception during an agent run (unless --allow-guard-errors) or a notebook could not run, 2 for a
+bad command line. The logic lives in `agentnb.notebook.execute`; this module
 only parses arguments and prints.
 """
 
@@ -39,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Execute each notebook in a fresh kernel of this Python, print one line per cell, "
             "and write the executed notebook and an HTML copy with its outputs "
-            f"(by default into {DEFAULT_OUT_DIR}/)."
+            f"(by default into {DEFAULT_OUT_DIR}/). Exits 1 when a cell fails or times out, or "
+            "when a guard raised an exception during an agent run."
         ),
     )
     run.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
@@ -49,7 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a variable before the notebook runs; VALUE is a Python literal or a string",
+        help=(
+            "set a variable: VALUE is a Python literal or a string. The assignments go after "
+            "the cell tagged 'parameters' (add the tag in JupyterLab's property inspector), so "
+            "they override its defaults; with no tagged cell, after the first cell that assigns "
+            "one of the names (said on stderr)"
+        ),
     )
     run.add_argument(
         "--output",
@@ -73,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
         default=600.0,
         metavar="S",
         help="seconds one cell may run before the notebook fails (default: 600; 0: no limit)",
+    )
+    run.add_argument(
+        "--allow-guard-errors",
+        action="store_true",
+        help="exit 0 even when a guard raised an exception during an agent run (it still blocked "
+        "what it checked, and the guard is still named)",
     )
     from agentnb.telemetry.cli import add_subcommands as add_telemetry_commands
 
@@ -103,11 +116,16 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             html=html,
             timeout=args.timeout or None,
             on_cell=lambda report: print(report.line(), flush=True),
+            on_notice=lambda notice: print(f"agentnb: {notice}", file=sys.stderr, flush=True),
         )
         print(summary.describe())
         print(f"  executed notebook: {summary.output}")
         print(f"  html: {summary.html}", flush=True)
-        failed += not summary.ok
+        guard_errors = summary.describe_guard_errors()
+        if guard_errors is not None:
+            allowed = " (allowed by --allow-guard-errors)" if args.allow_guard_errors else ""
+            print(f"guard errors in {notebook}{allowed}:\n{guard_errors}", file=sys.stderr)
+        failed += not summary.ok or (guard_errors is not None and not args.allow_guard_errors)
     if len(args.notebooks) > 1:
         print(f"{len(args.notebooks) - failed}/{len(args.notebooks)} notebooks ran without errors")
     return 1 if failed else 0

@@ -14,6 +14,7 @@ the functions that need them: importing this module stays cheap.
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import logging
 import math
@@ -22,8 +23,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 from typing import TYPE_CHECKING, Any, Literal
 
+from agentnb.agents.ledger import FinishedRun
 from agentnb.display.trace import TRACE_MIME
 from agentnb.errors import MissingDependency, UserError
 
@@ -34,7 +37,6 @@ __all__ = [
     "TRACE_MIME",
     "CellReport",
     "NotebookSummary",
-    "count_agent_runs",
     "execute_notebook",
     "parse_parameter",
 ]
@@ -42,13 +44,28 @@ __all__ = [
 KERNEL_NAME = "python3"
 """With ipykernel installed, jupyter_client resolves `python3` to the running interpreter."""
 
-# The first line of `RunResult.summary()`: "fx 0.1.0 · offline · ok · 2 steps · 1 tool call · …".
-_RUN_SUMMARY = re.compile(
-    r"^\S+ \S+ · .+ · (?:ok|error|cancelled|blocked) · \d+ steps? · \d+ tool calls? · "
-)
+SHUTDOWN_TIMEOUT = 120.0
+"""Seconds a kernel gets to exit after the shutdown request: a hang guard, not a budget. Its
+exit hooks write pending telemetry, which takes longer on a busy machine."""
+
+QUERY_TIMEOUT = 60.0
+"""Seconds the kernel gets to say which runs it finished (a hang guard)."""
+
+_LEDGER_QUERY = {
+    "runs": "__import__('json').dumps([[r.run_id, r.agent, r.status, list(r.guard_errors)] for r "
+    "in __import__('sys').modules['agentnb.agents.ledger'].finished_runs()] "
+    "if 'agentnb.agents.ledger' in __import__('sys').modules else [])"
+}
+"""Evaluated in the kernel after the last cell; imports nothing agentnb did not load already."""
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 _log = logging.getLogger("agentnb.notebook")
+# nbclient logs a timeout or a dead kernel itself, before we report it in one clean line: keep
+# its messages out of a terminal that has no logging configured (a configured root still gets
+# them).
+_nbclient_log = logging.getLogger("agentnb.notebook.nbclient")
+_nbclient_log.addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +81,10 @@ class CellReport:
     error_name: str | None = None
     error_value: str | None = None
     source: str = ""
+
+    def first_line(self) -> str:
+        """The first non-empty line of the cell's source."""
+        return next((line for line in self.source.splitlines() if line.strip()), "")
 
     def line(self) -> str:
         """One progress line: `[3/7] cell 3 ok (0.12 s)`."""
@@ -86,14 +107,31 @@ class NotebookSummary:
     """Code cells that ran (the failing one included)."""
     total_cells: int
     """Code cells in the notebook (parameters cell included)."""
-    agent_runs: int
+    runs: list[FinishedRun]
+    """The agent runs the kernel finished, in order (from `agentnb.agents.ledger`)."""
     duration: float
     failure: CellReport | None = None
     reports: list[CellReport] = field(default_factory=list)
+    timeout: float | None = None
+    """The limit on one cell, in seconds (None: none)."""
 
     @property
     def ok(self) -> bool:
+        """Every cell ran (guard errors aside: see `guard_errors`)."""
         return self.failure is None
+
+    @property
+    def agent_runs(self) -> int:
+        return len(self.runs)
+
+    @property
+    def guard_errors(self) -> dict[str, list[FinishedRun]]:
+        """Each guard that raised during a run → the runs it raised in, in order."""
+        raised: dict[str, list[FinishedRun]] = {}
+        for run in self.runs:
+            for name in dict.fromkeys(run.guard_errors):  # a guard may raise twice in one run
+                raised.setdefault(name, []).append(run)
+        return raised
 
     def describe(self) -> str:
         """A short human summary, the failing cell first when there is one."""
@@ -103,15 +141,35 @@ class NotebookSummary:
             return f"ok: {self.notebook} · {totals}"
         failure = self.failure
         if failure.status == "timeout":
-            what = f"timed out after {failure.duration:.1f} s"
-        else:
-            what = f"raised {failure.error_name}: {failure.error_value}"
-        first_line = failure.source.strip().splitlines()[0] if failure.source.strip() else ""
+            limit = f"{self.timeout:g} s" if self.timeout else f"{failure.duration:.1f} s"
+            return (
+                f"FAILED: {self.notebook} · cell {failure.number} timed out after {limit} "
+                f"(--timeout): {failure.first_line()}\n  {totals}"
+            )
         return (
-            f"FAILED: {self.notebook} · cell {failure.number} {what}\n"
-            f"  cell {failure.number} starts with: {first_line}\n"
+            f"FAILED: {self.notebook} · cell {failure.number} raised "
+            f"{failure.error_name}: {failure.error_value}\n"
+            f"  cell {failure.number} starts with: {failure.first_line()}\n"
             f"  {totals}"
         )
+
+    def describe_guard_errors(self) -> str | None:
+        """One line per guard that raised (None when none did): the guard, the runs, the fix."""
+        if not self.guard_errors:
+            return None
+        lines = []
+        for name, runs in self.guard_errors.items():
+            agents = ", ".join(dict.fromkeys(run.agent for run in runs))
+            count = f"{len(runs)} run{'s' * (len(runs) != 1)}"
+            lines.append(
+                f"guard {name!r} raised an exception in {count} of {agents} (first: run "
+                f"{runs[0].run_id}); the call it checked was blocked"
+            )
+        lines.append(
+            "fix the guard (its traceback is in the run's trace: agentnb trace RUN_ID), "
+            "or pass --allow-guard-errors to accept"
+        )
+        return "\n".join(lines)
 
 
 def parse_parameter(text: str) -> tuple[str, Any]:
@@ -134,37 +192,6 @@ def parse_parameter(text: str) -> tuple[str, Any]:
     return name, value
 
 
-def count_agent_runs(notebook: NotebookNode) -> int:
-    """Agent runs shown in the notebook's outputs.
-
-    A `RunResult` display carries the trace MIME type (counted once per run id); outputs
-    without it count when their text is a `RunResult` summary.
-    """
-    run_ids: set[str] = set()
-    anonymous = 0
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") not in ("execute_result", "display_data"):
-                continue
-            data: Mapping[str, Any] = output.get("data", {})
-            if TRACE_MIME in data:
-                payload = data[TRACE_MIME]
-                if isinstance(payload, str):
-                    payload = json.loads(payload)
-                run_id = payload.get("run_id") if isinstance(payload, dict) else None
-                if isinstance(run_id, str):
-                    run_ids.add(run_id)
-                else:
-                    anonymous += 1
-                continue
-            text = data.get("text/plain", "")
-            if isinstance(text, list):
-                text = "".join(text)
-            if isinstance(text, str) and _RUN_SUMMARY.match(text):
-                anonymous += 1
-    return len(run_ids) + anonymous
-
-
 def _parameters_cell(parameters: Mapping[str, Any]) -> Any:
     import nbformat
 
@@ -174,12 +201,54 @@ def _parameters_cell(parameters: Mapping[str, Any]) -> Any:
     return nbformat.v4.new_code_cell(source, metadata=metadata)  # type: ignore[no-untyped-call]
 
 
-def _inject(notebook: NotebookNode, parameters: Mapping[str, Any]) -> None:
-    """Insert the parameters after a cell tagged `parameters` (papermill's convention, so
-    they override its defaults), else as the first code cell."""
+def _assigned_names(source: str) -> set[str]:
+    """Names a cell binds at its top level (`n = 1`, `n: int = 1`, `a, b = …`, `n += 1`)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:  # magics (`%load_ext`, `%%agent`) become Python first
+        tree = ast.parse(TransformerManager().transform_cell(source))  # type: ignore[no-untyped-call]
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, ast.AugAssign | ast.AnnAssign) and statement.value is not None:
+            targets = [statement.target]
+        else:
+            continue
+        for target in targets:
+            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def _inject(notebook: NotebookNode, parameters: Mapping[str, Any]) -> str | None:
+    """Insert the parameters where they override the notebook's own values; say where when no
+    cell is tagged `parameters`.
+
+    After the cell tagged `parameters` (papermill's convention) if there is one; else after the
+    first code cell that assigns one of the names at its top level; else before everything.
+    """
     cell = _parameters_cell(parameters)
     tagged = [i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", [])]
-    notebook.cells.insert(tagged[0] + 1 if tagged else 0, cell)
+    if tagged:
+        notebook.cells.insert(tagged[0] + 1, cell)
+        return None
+    number = 0
+    for index, candidate in enumerate(notebook.cells):
+        if not _runnable(candidate):
+            continue
+        number += 1
+        assigned = sorted(_assigned_names(candidate.source) & set(parameters))
+        if assigned:
+            notebook.cells.insert(index + 1, cell)
+            return (
+                f"no cell tagged 'parameters'; injected after cell {number}, which assigns "
+                f"{', '.join(assigned)}"
+            )
+    notebook.cells.insert(0, cell)
+    names = ", ".join(parameters)
+    return f"no cell tagged 'parameters' and no cell assigns {names}; injected before cell 1"
 
 
 def _runnable(cell: Any) -> bool:
@@ -249,14 +318,22 @@ def execute_notebook(
     html: str | Path | None = None,
     timeout: float | None = 600,
     startup_timeout: float = 60,
+    shutdown_timeout: float = SHUTDOWN_TIMEOUT,
     on_cell: Callable[[CellReport], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> NotebookSummary:
     """Run every code cell of `path` in a fresh `python3` kernel of this interpreter.
 
     The kernel's working directory is the notebook's folder. `parameters` become a code cell
-    (`name = value`). `timeout` limits each cell, in seconds (None: no limit). The executed
-    notebook is written to `output` and rendered to `html` when given, even when a cell
-    failed, so the failure can be read in context. `on_cell` receives a report per code cell.
+    (`name = value`) after the cell tagged `parameters`, else after the first cell that assigns
+    one of them; `on_notice` (default: a logged warning) hears where when no cell is tagged.
+    `timeout` limits each cell, in seconds (None: no limit). The executed notebook is written
+    to `output` and rendered to `html` when given, even when a cell failed, so the failure can
+    be read in context. `on_cell` receives a report per code cell.
+
+    After the last cell the kernel is asked which agent runs it finished (`summary.runs`),
+    then shut down the way JupyterLab does it, and given `shutdown_timeout` seconds to exit:
+    its exit hooks write pending telemetry, so a run that returned is stored when this returns.
 
     A failing or timed-out cell stops the run; it is returned as `summary.failure` (this
     function raises only for problems outside the notebook's code: a missing file, a kernel
@@ -264,8 +341,9 @@ def execute_notebook(
     """
     try:
         import nbformat
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
         from nbclient import NotebookClient
-        from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     except ImportError as exc:  # pragma: no cover - the notebook extra is not installed
         raise MissingDependency(exc.name or "nbclient", "notebook", "Executing notebooks") from None
 
@@ -273,13 +351,16 @@ def execute_notebook(
     if not source.is_file():
         raise UserError(f"Notebook {str(source)!r} does not exist (looked in {Path.cwd()})")
     notebook = nbformat.read(source, as_version=4)  # type: ignore[no-untyped-call]
-    if parameters:
-        _inject(notebook, parameters)
+    notice = _inject(notebook, parameters) if parameters else None
+    if notice is not None:
+        (on_notice or _log.warning)(notice)
 
     progress = _Progress(sum(_runnable(c) for c in notebook.cells), on_cell)
     client = NotebookClient(
         notebook,
-        kernel_name=KERNEL_NAME,
+        # Our own manager: nbclient leaves a kernel it does not own running after the last
+        # cell, so that we can ask it for its runs and then shut it down without haste.
+        km=AsyncKernelManager(kernel_name=KERNEL_NAME),
         # Every start logs a warning that loopback TCP is unencrypted: noise in a headless run.
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
         timeout_func=lambda cell: timeout,
@@ -289,17 +370,9 @@ def execute_notebook(
         coalesce_streams=True,  # else each print() is its own block in the HTML copy
         on_cell_execute=progress.started,
         on_cell_executed=progress.executed,
-        log=_log,
+        log=_nbclient_log,
     )
-    failure: CellReport | None = None
-    try:
-        client.execute()
-    except CellExecutionError as exc:
-        failure = progress.interrupted("error", exc.ename, exc.evalue)
-    except CellTimeoutError:
-        failure = progress.interrupted("timeout")
-    except DeadKernelError:
-        failure = progress.interrupted("error", "DeadKernelError", "the kernel died in this cell")
+    failure, runs = run_sync(_run_and_shut_down)(client, progress, shutdown_timeout)
     duration = time.perf_counter() - progress.began
 
     if output is not None:
@@ -315,11 +388,104 @@ def execute_notebook(
         html=Path(html) if html is not None else None,
         cells=len(progress.reports),
         total_cells=progress.total,
-        agent_runs=count_agent_runs(notebook),
+        runs=runs,
         duration=duration,
         failure=failure,
         reports=progress.reports,
+        timeout=timeout,
     )
+
+
+async def _run_and_shut_down(
+    client: Any, progress: _Progress, shutdown_timeout: float
+) -> tuple[CellReport | None, list[FinishedRun]]:
+    """Execute the cells, ask the kernel for its runs, shut it down; whatever happens."""
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    failure: CellReport | None = None
+    runs: list[FinishedRun] = []
+    try:
+        try:
+            await client.async_execute()
+        except CellExecutionError as exc:
+            failure = progress.interrupted("error", exc.ename, exc.evalue)
+        except CellTimeoutError:
+            failure = progress.interrupted("timeout")
+            # The cell is still running: stop it, so that the kernel answers and can exit.
+            await client.km.interrupt_kernel()
+        except DeadKernelError:
+            failure = progress.interrupted(
+                "error", "DeadKernelError", "the kernel died in this cell"
+            )
+        # nbclient's own Ctrl-C handler may have shut the kernel down and dropped both already.
+        if client.kc is not None and client.km is not None and await client.km.is_alive():
+            runs = await _finished_runs(client.kc)
+    finally:
+        await _shut_down(client, shutdown_timeout)
+    return failure, runs
+
+
+async def _finished_runs(kc: Any) -> list[FinishedRun]:
+    """The runs the kernel's ledger holds; none when agentnb never ran an agent there.
+
+    A silent request with a user expression: nothing is displayed or added to the history.
+    """
+    for _ in range(3):  # right after a failing cell the kernel aborts requests for a moment
+        msg_id = kc.execute("", silent=True, store_history=False, user_expressions=_LEDGER_QUERY)
+        reply = await _shell_reply(kc, msg_id)
+        if reply is None:
+            return []
+        content = reply["content"]
+        if content.get("status") != "aborted":
+            break
+    answer = content.get("user_expressions", {}).get("runs", {})
+    if answer.get("status") != "ok":
+        _log.warning("could not ask the kernel for its runs: %s", answer.get("evalue", answer))
+        return []
+    rows = json.loads(ast.literal_eval(answer["data"]["text/plain"]))
+    return [
+        FinishedRun(run_id, agent, status, tuple(errors)) for run_id, agent, status, errors in rows
+    ]
+
+
+async def _shell_reply(kc: Any, msg_id: str) -> dict[str, Any] | None:
+    """The shell reply to `msg_id`, skipping replies to earlier requests; None after the bound."""
+    deadline = time.monotonic() + QUERY_TIMEOUT
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            reply: dict[str, Any] = await kc.get_shell_msg(timeout=left)
+        except Empty:
+            break
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply
+    _log.warning(
+        "the kernel did not answer within %.0f s; its agent runs are not counted", QUERY_TIMEOUT
+    )
+    return None
+
+
+async def _shut_down(client: Any, bound: float) -> None:
+    """Shut the kernel down as JupyterLab does and wait up to `bound` s for it to exit.
+
+    The kernel writes pending telemetry in its exit hooks: killing it early loses runs. Only a
+    kernel still running after the bound is stopped by force (and that is said).
+    """
+    km, kc = client.km, client.kc
+    if kc is not None:
+        kc.stop_channels()
+        client.kc = None
+    if km is None or not km.has_kernel:
+        return
+    await km.request_shutdown()
+    try:
+        await asyncio.wait_for(km.provisioner.wait(), bound)
+    except asyncio.TimeoutError:
+        _log.warning(
+            "the kernel had not exited %.0f s after the shutdown request; stopping it "
+            "(runs it had not yet written to telemetry are lost)",
+            bound,
+        )
+    await km.shutdown_kernel(now=True)  # kills a kernel still running; cleans up its files
 
 
 def _to_html(notebook: NotebookNode) -> str:

@@ -587,44 +587,29 @@ def test_load_outside_a_live_notebook_installs_no_approver(ipython: InteractiveS
 
 
 LOAD_PROBE = """\
-import json, sys, time
+import json, sys
 import ipykernel.ipkernel  # what a running kernel has loaded before any cell
 from IPython.core.interactiveshell import InteractiveShell
 shell = InteractiveShell.instance()
-from importlib.util import find_spec
-# `%load_ext agentnb` once agentnb/__init__.py has the hook, else the module that holds it.
-hooked = "def load_ipython_extension" in open(find_spec("agentnb").origin).read()
-target = "agentnb" if hooked else "agentnb.notebook.magics"
-start = time.perf_counter()
-shell.run_line_magic("load_ext", target)
-took = time.perf_counter() - start
+shell.run_line_magic("load_ext", "agentnb")
 heavy = ["openai", "anthropic", "lancedb", "nbformat", "nbclient", "ipywidgets"]
-print(json.dumps({"ms": took * 1000, "loaded": [m for m in heavy if m in sys.modules],
-                  "magics": sorted(shell.magics_manager.magics["line"])}))
+magics = shell.magics_manager.magics
+print(json.dumps({"loaded": [m for m in heavy if m in sys.modules],
+                  "line": sorted(magics["line"]), "cell": sorted(magics["cell"])}))
 """
 
 
-def test_load_ext_is_fast_and_loads_no_heavy_module(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_load_ext_loads_no_heavy_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What makes `%load_ext agentnb` cheap; its time is in bench/import_time.py, not here."""
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # the shell's history goes there
-    subprocess.run([sys.executable, "-c", "import agentnb.notebook.magics"], check=True)  # .pyc
-    probes = [
-        json.loads(
-            subprocess.run(
-                [sys.executable, "-c", LOAD_PROBE],
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=60,
-            ).stdout
-        )
-        for _ in range(3)
-    ]
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_PROBE], capture_output=True, text=True, check=True, timeout=120
+    )
+    probe = json.loads(done.stdout)
 
-    assert all(p["loaded"] == [] for p in probes), probes
-    assert all({"ask", "agentnb"} <= set(p["magics"]) for p in probes)
-    assert min(p["ms"] for p in probes) <= 300, probes  # best of 3, as STACK.md measures
+    assert probe["loaded"] == []
+    assert {"ask", "agentnb"} <= set(probe["line"])
+    assert {"agent", "guard", "ask"} <= set(probe["cell"])
 
 
 def test_importing_the_notebook_package_loads_neither_ipython_nor_ipywidgets() -> None:

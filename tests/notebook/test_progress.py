@@ -436,16 +436,17 @@ def test_live_notebook_gets_a_widget_tab_completion_and_lines_never_stray(tmp_pa
                 from agentnb import events as ev
                 from agentnb.notebook.progress import Progress
                 shown = Progress(mode="text").start()
-                go = threading.Event()
+                go, done = threading.Event(), threading.Event()
                 def later():
                     go.wait(20)
                     shown(ev.RunStarted("f" * 32, "late", "0.1.0", "offline", "p", "h"))
                     print("a plain print from the same thread")
+                    done.set()
                 threading.Thread(target=later, daemon=True).start()
                 """
             )
         )
-        later = kernel.run('go.set()\nimport time\ntime.sleep(1)\nprint("cell two")')
+        later = kernel.run('go.set()\ndone.wait(60)\nprint("cell two")')
 
     assert later.stdout == "a plain print from the same thread\ncell two\n"  # the problem...
     (routed,) = [m for m in later.elsewhere if "[late" in m["content"].get("text", "")]
