@@ -312,8 +312,11 @@ def test_a_cell_timeout_is_one_clean_line_and_the_cell_is_stopped(tmp_path: Path
     lines = done.stdout.splitlines()
     assert re.fullmatch(r"\[2/2\] cell 2 timed out after \d+\.\d\d s", lines[2])
     assert lines[3] == f"FAILED: {notebook} · cell 2 timed out after 2 s (--timeout): import time"
-    # Neither nbclient's log line nor a traceback from a kernel shut down in mid-cell.
-    assert done.stderr == ""
+    # Neither nbclient's log line nor a traceback from a kernel shut down in mid-cell. (The
+    # kernel's own stderr may carry ipykernel's "IOStream.flush timed out" on a busy machine.)
+    assert "Timeout waiting for execute reply" not in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "ZMQError" not in done.stderr
     # The cell was interrupted (not left running until the kernel was killed).
     executed = nbformat.read(tmp_path / "out" / "slow.ipynb", as_version=4)
     assert [o.get("ename") for o in executed.cells[1].outputs] == ["KeyboardInterrupt"]
