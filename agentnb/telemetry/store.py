@@ -26,6 +26,15 @@ from agentnb.errors import UserError
 from agentnb.telemetry import schema as S
 from agentnb.telemetry import writer
 from agentnb.telemetry.lance import DATA_TABLES, Connection, connection, timestamp_literal
+from agentnb.telemetry.problems import (
+    OPERATIONS,
+    RUN_STATUSES,
+    SPAN_STATUSES,
+    StoreUnreadable,
+    check_choice,
+    opening,
+    reading,
+)
 from agentnb.telemetry.settings import current, parse_since, resolve_uri
 from agentnb.telemetry.tree import Trace
 
@@ -34,7 +43,7 @@ if TYPE_CHECKING:
 
     from agentnb.telemetry.embed import Embedder
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "StoreUnreadable", "open_store"]
 
 Filter = str | Sequence[str] | None
 When = str | float | datetime | timedelta | None
@@ -90,7 +99,9 @@ class Store:
     def __init__(self, uri: str, *, embedder: Embedder | None = None) -> None:
         self.uri = uri
         self._embedder = embedder
-        connection(uri, embedder)  # open (and check) the store now
+        with opening(uri):
+            connection(uri, embedder)  # open (and check) the store now
+        self._guard_errors: tuple[int, pa.Table] | None = None
 
     @property
     def _conn(self) -> Connection:
@@ -125,7 +136,21 @@ class Store:
             query = query.where(where)
         if columns is not None:
             query = query.select(list(columns))
-        return query.limit(limit).to_arrow()
+        with reading(self.uri, name):
+            return query.limit(limit).to_arrow()
+
+    def _guard_error_rows(self) -> pa.Table:
+        """Every guard verdict whose check raised (outcome `error`): few by nature, so read
+        whole and kept until the verdicts table changes."""
+        table = self._conn.table(S.VERDICTS)
+        with reading(self.uri, S.VERDICTS):
+            version = int(table.version)
+        cached = self._guard_errors
+        if cached is None or cached[0] != version:
+            columns = ["trace_id", "agent", "version", "target", "time"]
+            cached = (version, self._query(S.VERDICTS, "outcome = 'error'", columns))
+            self._guard_errors = cached
+        return cached[1]
 
     # --- runs --------------------------------------------------------------------------------
     @overload
@@ -159,6 +184,7 @@ class Store:
         `since`/`until` take `"1h"`, `"7d"`, a timedelta (ago), a datetime or an ISO date;
         `tool` keeps runs that called that tool; `where` adds a raw SQL condition.
         """
+        check_choice("status", status, RUN_STATUSES)
         self._sync()
         w = (
             _Where()
@@ -173,6 +199,8 @@ class Store:
             w.parts.append(f"array_has_any(tools, [{_quote(tool)}])")
         columns = [c for c in self._conn.table(S.RUNS).schema.names if c != "vector"]
         table = self._newest(S.RUNS, w.sql(), columns, "started_at", last)
+        errors = self._guard_error_rows()["trace_id"]
+        table = table.append_column("guard_errors", _occurrences(table["trace_id"], errors))
         return table if as_arrow else table.to_pandas()
 
     def _newest(
@@ -187,7 +215,8 @@ class Store:
             query = table.search()
             if where:
                 query = query.where(where)
-            keys = query.select([time]).with_row_id(True).limit(None).to_arrow()
+            with reading(self.uri, name):
+                keys = query.select([time]).with_row_id(True).limit(None).to_arrow()
             if keys.num_rows > last:
                 keys = keys.take(pc.select_k_unstable(keys, last, [(time, "descending")]))
             ids = keys["_rowid"].to_pylist()
@@ -195,8 +224,8 @@ class Store:
                 return pa.table({c: pa.array([], table.schema.field(c).type) for c in columns})
             try:
                 rows = table.take_row_ids(ids).select(columns).to_arrow()
-            except Exception:  # a compaction committed in between: the row ids moved
-                rows = None
+            except Exception:  # a compaction committed in between (the row ids moved), or a
+                rows = None  # damaged file: the scan below says which
             if rows is None or rows.num_rows != len(ids):
                 rows = self._query(name, where, columns)
                 if rows.num_rows > last:
@@ -219,6 +248,8 @@ class Store:
         as_arrow: bool = False,
     ) -> Any:
         """Span rows, newest first (`operation`: `invoke_agent`, `chat`, `execute_tool`, …)."""
+        check_choice("operation", operation, OPERATIONS)
+        check_choice("status", status, SPAN_STATUSES)
         self._sync()
         w = (
             _Where()
@@ -329,6 +360,7 @@ class Store:
                 "guard_blocks",
                 pc.cast(blocked, pa.int64()),
             )
+            data = data.append_column("guard_errors", self._run_guard_errors(w.sql(), data))
         else:
             op = "execute_tool" if level == "tool" else "chat"
             w = (
@@ -346,6 +378,15 @@ class Store:
         if level == "tool":
             result = self._tool_blocks(result, by, agent, version, since, until)
         return result if as_arrow else result.to_pandas()
+
+    def _run_guard_errors(self, where: str | None, data: pa.Table) -> pa.Array:
+        """Per row of `data` (runs matching `where`, in order): its guard checks that raised.
+        The run ids are read only when some guard ever raised."""
+        errors = self._guard_error_rows()["trace_id"]
+        if len(errors) == 0:
+            return pa.nulls(data.num_rows, pa.int64()).fill_null(0)
+        ids = self._query(S.RUNS, where, ["trace_id"])["trace_id"]
+        return _occurrences(ids, errors)
 
     def _tool_blocks(
         self, result: pa.Table, by: list[str], agent: Filter, version: Filter, since: When,
@@ -376,9 +417,19 @@ class Store:
         joined = joined.drop_columns(["blocks"])
         joined = joined.append_column("guard_blocks", blocks_col)
         rate = pc.divide(pc.cast(blocks_col, pa.float64()), pc.cast(joined["count"], pa.float64()))
-        return joined.append_column("guard_block_rate", rate).sort_by(
-            [(k, "ascending") for k in by]
+        joined = joined.append_column("guard_block_rate", rate)
+        errors = _select(self._guard_error_rows(), agent, version, since, until)
+        errors = errors.rename_columns(["tool" if c == "target" else c for c in errors.column_names])
+        errors = errors.filter(pc.is_valid(errors["tool"]))
+        failed = (
+            errors.group_by(keys).aggregate([([], "count_all")]).rename_columns([*keys, "_ge"])
         )
+        joined = joined.drop_columns(["guard_errors"]).join(
+            failed, keys=keys, join_type="left outer"
+        )
+        guard_errors = pc.fill_null(joined["_ge"], 0)
+        joined = joined.drop_columns(["_ge"]).append_column("guard_errors", guard_errors)
+        return joined.sort_by([(k, "ascending") for k in by])
 
     # --- search ------------------------------------------------------------------------------
     def search(
@@ -398,6 +449,7 @@ class Store:
         Adds a `score` column (cosine similarity, 1 is identical). With the default offline
         embedder, closeness is shared words and word pieces, not meaning.
         """
+        check_choice("status", status, RUN_STATUSES)
         self._sync()
         vector = self._conn.embedder.embed([query])[0]
         w = (
@@ -414,7 +466,8 @@ class Store:
         sql = w.sql()
         if sql:
             q = q.where(sql, prefilter=True)
-        table = q.select([*columns, "_distance"]).limit(k).to_arrow()
+        with reading(self.uri, S.RUNS):
+            table = q.select([*columns, "_distance"]).limit(k).to_arrow()
         score = pc.subtract(1.0, pc.cast(table["_distance"], pa.float64()))
         table = table.drop_columns(["_distance"]).append_column("score", score)
         return table if as_arrow else table.to_pandas()
@@ -451,6 +504,30 @@ class Store:
         }
 
 
+def _occurrences(keys: pa.Array | pa.ChunkedArray, found: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """For each of `keys`, how often it occurs in `found` (0 if never)."""
+    if len(found) == 0:
+        return pa.nulls(len(keys), pa.int64()).fill_null(0)
+    counts = pa.table({"k": found}).group_by("k").aggregate([([], "count_all")])
+    hits = pc.take(counts["count_all"], pc.index_in(keys, value_set=counts["k"]))
+    return pc.fill_null(hits, 0)
+
+
+def _select(
+    rows: pa.Table, agent: Filter, version: Filter, since: When, until: When
+) -> pa.Table:
+    """`rows` (with agent, version and time columns) kept as `_Where` would in SQL, in Arrow."""
+    for column, value in (("agent", agent), ("version", version)):
+        if value is not None:
+            values = pa.array([value] if isinstance(value, str) else list(value), pa.string())
+            rows = rows.filter(pc.is_in(rows[column], value_set=values))
+    for name, bound, keep in (("since", since, pc.greater_equal), ("until", until, pc.less)):
+        if bound is not None:
+            when = pa.scalar(parse_since(bound, name), rows.schema.field("time").type)
+            rows = rows.filter(keep(rows["time"], when))
+    return rows
+
+
 def _aggregate(data: pa.Table, by: list[str]) -> pa.Table:
     """Group `data` by `by`: count, errors, error rate, p50/p95 of duration_ms, sums."""
     error = pc.cast(pc.equal(data["status"], "error"), pa.int64())
@@ -462,7 +539,7 @@ def _aggregate(data: pa.Table, by: list[str]) -> pa.Table:
     ]
     sums = [
         c
-        for c in ("input_tokens", "output_tokens", "cost", "guard_blocks")
+        for c in ("input_tokens", "output_tokens", "cost", "guard_blocks", "guard_errors")
         if c in data.column_names
     ]
     aggregations += [(c, "sum") for c in sums]
@@ -486,5 +563,8 @@ def _aggregate(data: pa.Table, by: list[str]) -> pa.Table:
     blocks = columns["guard_blocks"]
     columns["guard_block_rate"] = pc.divide(
         pc.cast(blocks, pa.float64()), pc.cast(count, pa.float64())
+    )
+    columns["guard_errors"] = (
+        grouped["guard_errors_sum"] if "guard_errors" in sums else pa.nulls(len(count), pa.int64())
     )
     return pa.table(columns).sort_by([(b, "ascending") for b in by]) if by else pa.table(columns)
