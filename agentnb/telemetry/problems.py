@@ -63,7 +63,9 @@ def check_choice(name: str, value: str | Sequence[str] | None, allowed: Sequence
         )
 
 
-_RUST_NOISE = re.compile(r"(lance error: )?LanceError\(\w+\): |(Generic \w+ error: )|, /\S+\.rs:\d+:\d+")
+_RUST_NOISE = re.compile(
+    r"(lance error: )?LanceError\(\w+\): |(Generic \w+ error: )|, /\S+\.rs:\d+:\d+"
+)
 _LANCE_MAGIC = b"LANC"
 """The last bytes of every complete Lance data file."""
 

@@ -419,11 +419,11 @@ class Store:
         rate = pc.divide(pc.cast(blocks_col, pa.float64()), pc.cast(joined["count"], pa.float64()))
         joined = joined.append_column("guard_block_rate", rate)
         errors = _select(self._guard_error_rows(), agent, version, since, until)
-        errors = errors.rename_columns(["tool" if c == "target" else c for c in errors.column_names])
-        errors = errors.filter(pc.is_valid(errors["tool"]))
-        failed = (
-            errors.group_by(keys).aggregate([([], "count_all")]).rename_columns([*keys, "_ge"])
+        errors = errors.rename_columns(
+            ["tool" if c == "target" else c for c in errors.column_names]
         )
+        errors = errors.filter(pc.is_valid(errors["tool"]))
+        failed = errors.group_by(keys).aggregate([([], "count_all")]).rename_columns([*keys, "_ge"])
         joined = joined.drop_columns(["guard_errors"]).join(
             failed, keys=keys, join_type="left outer"
         )
@@ -513,9 +513,7 @@ def _occurrences(keys: pa.Array | pa.ChunkedArray, found: pa.Array | pa.ChunkedA
     return pc.fill_null(hits, 0)
 
 
-def _select(
-    rows: pa.Table, agent: Filter, version: Filter, since: When, until: When
-) -> pa.Table:
+def _select(rows: pa.Table, agent: Filter, version: Filter, since: When, until: When) -> pa.Table:
     """`rows` (with agent, version and time columns) kept as `_Where` would in SQL, in Arrow."""
     for column, value in (("agent", agent), ("version", version)):
         if value is not None:
