@@ -208,29 +208,44 @@ class Store:
     ) -> pa.Table:
         """Rows matching `where`, newest first; with `last`, pick the row ids first (on the
         indexed time column) and read the other columns of those rows only."""
-        table = self._conn.table(name)
         if last is None:
             rows = self._query(name, where, columns)
         else:
-            query = table.search()
+            query = self._conn.table(name).search()
             if where:
                 query = query.where(where)
             with reading(self.uri, name):
                 keys = query.select([time]).with_row_id(True).limit(None).to_arrow()
             if keys.num_rows > last:
                 keys = keys.take(pc.select_k_unstable(keys, last, [(time, "descending")]))
-            ids = keys["_rowid"].to_pylist()
-            if not ids:
-                return pa.table({c: pa.array([], table.schema.field(c).type) for c in columns})
-            try:
-                rows = table.take_row_ids(ids).select(columns).to_arrow()
-            except Exception:  # a compaction committed in between (the row ids moved), or a
-                rows = None  # damaged file: the scan below says which
-            if rows is None or rows.num_rows != len(ids):
+            taken = self._take(name, keys["_rowid"], columns)
+            if taken is not None:
+                rows = taken
+            else:
                 rows = self._query(name, where, columns)
                 if rows.num_rows > last:
                     rows = rows.take(pc.select_k_unstable(rows, last, [(time, "descending")]))
         return rows.sort_by([(time, "descending")]).select(columns)
+
+    def _take(
+        self, name: str, ids: pa.Array | pa.ChunkedArray, columns: list[str]
+    ) -> pa.Table | None:
+        """The `columns` of the rows with these row ids, in their order: reading a few rows
+        by id beats reading every column of every candidate. None if the ids no longer
+        match (a compaction committed in between) or the read failed (the caller's query
+        then says why)."""
+        if len(ids) == 0:
+            schema = self._conn.table(name).schema
+            return pa.table({c: pa.array([], schema.field(c).type) for c in columns})
+        try:
+            rows = self._conn.table(name).take_row_ids(ids.to_pylist()).with_row_id()
+            rows = rows.select(columns).to_arrow()
+        except Exception:
+            return None
+        if rows.num_rows != len(ids):
+            return None
+        order = pc.index_in(pc.cast(ids, pa.uint64()), value_set=rows["_rowid"])
+        return rows.take(order).select(columns)
 
     def spans(
         self,
@@ -469,7 +484,8 @@ class Store:
         with reading(self.uri, S.RUNS):
             table = q.select([*columns, "_distance"]).limit(k).to_arrow()
         score = pc.subtract(1.0, pc.cast(table["_distance"], pa.float64()))
-        table = table.drop_columns(["_distance"]).append_column("score", score)
+        table = table.drop_columns(["_distance"])
+        table = table.append_column("score", score)
         return table if as_arrow else table.to_pandas()
 
     # --- housekeeping ------------------------------------------------------------------------
