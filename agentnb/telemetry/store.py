@@ -48,6 +48,11 @@ __all__ = ["Store", "StoreUnreadable", "open_store"]
 Filter = str | Sequence[str] | None
 When = str | float | datetime | timedelta | None
 
+BATCH_ROWS = 1 << 16
+"""Rows per batch asked of LanceDB. Its synchronous API fetches each batch with a round trip to
+its event-loop thread, and with its default batch size reading `stats()`'s 250,000 spans took
+four times the CPU of the same read in batches of this size."""
+
 _LEVEL_NAMES = {"run": "runs", "tool": "tool calls", "model": "model calls"}
 RUN_LEVEL = ("agent", "version", "config_hash", "model", "provider", "status")
 TOOL_LEVEL = ("agent", "version", "tool", "status")
@@ -137,7 +142,7 @@ class Store:
         if columns is not None:
             query = query.select(list(columns))
         with reading(self.uri, name):
-            return query.limit(limit).to_arrow()
+            return _arrow(query.limit(limit))
 
     def _guard_error_rows(self) -> pa.Table:
         """Every guard verdict whose check raised (outcome `error`): few by nature, so read
@@ -215,7 +220,7 @@ class Store:
             if where:
                 query = query.where(where)
             with reading(self.uri, name):
-                keys = query.select([time]).with_row_id(True).limit(None).to_arrow()
+                keys = _arrow(query.select([time]).with_row_id(True).limit(None))
             if keys.num_rows > last:
                 keys = keys.take(pc.select_k_unstable(keys, last, [(time, "descending")]))
             taken = self._take(name, keys["_rowid"], columns)
@@ -482,7 +487,7 @@ class Store:
         if sql:
             q = q.where(sql, prefilter=True)
         with reading(self.uri, S.RUNS):
-            table = q.select([*columns, "_distance"]).limit(k).to_arrow()
+            table = _arrow(q.select([*columns, "_distance"]).limit(k))
         score = pc.subtract(1.0, pc.cast(table["_distance"], pa.float64()))
         table = table.drop_columns(["_distance"])
         table = table.append_column("score", score)
@@ -518,6 +523,11 @@ class Store:
             "rows": {n: self._conn.table(n).count_rows() for n in DATA_TABLES},
             "fragments": self._conn.fragments(),
         }
+
+
+def _arrow(query: Any) -> pa.Table:
+    """The result of a LanceDB query as one Arrow table, fetched in `BATCH_ROWS` batches."""
+    return query.to_batches(batch_size=BATCH_ROWS).read_all()
 
 
 def _occurrences(keys: pa.Array | pa.ChunkedArray, found: pa.Array | pa.ChunkedArray) -> pa.Array:
