@@ -10,6 +10,8 @@ store.search("refund refused", k=10)                  # runs whose prompt/output
 ```
 Results are pandas DataFrames (`as_arrow=True` gives Arrow tables). Every query first commits
 this process's pending runs when they go to this store, so a run is visible right after it ends.
+A filter value no run can have (`status="failed"`) raises `UserError` with the valid values; a
+store whose files cannot be read raises `StoreUnreadable` naming the table, the file and the fix.
 """
 
 from __future__ import annotations
