@@ -17,7 +17,6 @@ store whose files cannot be read raises `StoreUnreadable` naming the table, the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pyarrow as pa
@@ -27,7 +26,8 @@ from lancedb.query import LanceVectorQueryBuilder
 from agentnb.errors import UserError
 from agentnb.telemetry import schema as S
 from agentnb.telemetry import writer
-from agentnb.telemetry.lance import DATA_TABLES, Connection, connection, timestamp_literal
+from agentnb.telemetry.aggregate import aggregate, keep_rows, occurrences
+from agentnb.telemetry.lance import DATA_TABLES, Connection, connection
 from agentnb.telemetry.problems import (
     OPERATIONS,
     RUN_STATUSES,
@@ -38,6 +38,7 @@ from agentnb.telemetry.problems import (
     reading,
 )
 from agentnb.telemetry.settings import current, parse_since, resolve_uri
+from agentnb.telemetry.sql import Filter, When, Where, fetch, quote
 from agentnb.telemetry.tree import Trace
 
 if TYPE_CHECKING:
@@ -46,14 +47,6 @@ if TYPE_CHECKING:
     from agentnb.telemetry.embed import Embedder
 
 __all__ = ["Store", "StoreUnreadable", "open_store"]
-
-Filter = str | Sequence[str] | None
-When = str | float | datetime | timedelta | None
-
-BATCH_ROWS = 1 << 16
-"""Rows per batch asked of LanceDB. Its synchronous API fetches each batch with a round trip to
-its event-loop thread, and with its default batch size reading `stats()`'s 250,000 spans took
-four times the CPU of the same read in batches of this size."""
 
 _LEVEL_NAMES = {"run": "runs", "tool": "tool calls", "model": "model calls"}
 RUN_LEVEL = ("agent", "version", "config_hash", "model", "provider", "status")
@@ -65,39 +58,6 @@ def open_store(uri: str | None = None, *, embedder: Embedder | None = None) -> S
     """Open the telemetry store: `uri` (any LanceDB URI or directory), else the configured one
     (`AGENTNB_TELEMETRY_URI`, `$AGENTNB_HOME/telemetry`, `./.agentnb/telemetry`)."""
     return Store(resolve_uri(uri), embedder=embedder or current().embedder)
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-class _Where:
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def eq(self, column: str, value: Filter) -> _Where:
-        if value is None:
-            return self
-        if isinstance(value, str):
-            self.parts.append(f"{column} = {_quote(value)}")
-        else:
-            self.parts.append(f"{column} IN ({', '.join(_quote(v) for v in value)})")
-        return self
-
-    def time(self, column: str, since: When, until: When) -> _Where:
-        if since is not None:
-            self.parts.append(f"{column} >= {timestamp_literal(parse_since(since, 'since'))}")
-        if until is not None:
-            self.parts.append(f"{column} < {timestamp_literal(parse_since(until, 'until'))}")
-        return self
-
-    def raw(self, condition: str | None) -> _Where:
-        if condition:
-            self.parts.append(f"({condition})")
-        return self
-
-    def sql(self) -> str | None:
-        return " AND ".join(self.parts) or None
 
 
 class Store:
@@ -144,7 +104,7 @@ class Store:
         if columns is not None:
             query = query.select(list(columns))
         with reading(self.uri, name):
-            return _arrow(query.limit(limit))
+            return fetch(query.limit(limit))
 
     def _guard_error_rows(self) -> pa.Table:
         """Every guard verdict whose check raised (outcome `error`): few by nature, so read
@@ -194,7 +154,7 @@ class Store:
         check_choice("status", status, RUN_STATUSES)
         self._sync()
         w = (
-            _Where()
+            Where()
             .eq("agent", agent)
             .eq("version", version)
             .eq("status", status)
@@ -203,11 +163,11 @@ class Store:
             .raw(where)
         )
         if tool is not None:
-            w.parts.append(f"array_has_any(tools, [{_quote(tool)}])")
+            w.parts.append(f"array_has_any(tools, [{quote(tool)}])")
         columns = [c for c in self._conn.table(S.RUNS).schema.names if c != "vector"]
         table = self._newest(S.RUNS, w.sql(), columns, "started_at", last)
         errors = self._guard_error_rows()["trace_id"]
-        table = table.append_column("guard_errors", _occurrences(table["trace_id"], errors))
+        table = table.append_column("guard_errors", occurrences(table["trace_id"], errors))
         return table if as_arrow else table.to_pandas()
 
     def _newest(
@@ -222,7 +182,7 @@ class Store:
             if where:
                 query = query.where(where)
             with reading(self.uri, name):
-                keys = _arrow(query.select([time]).with_row_id(True).limit(None))
+                keys = fetch(query.select([time]).with_row_id(True).limit(None))
             if keys.num_rows > last:
                 keys = keys.take(pc.select_k_unstable(keys, last, [(time, "descending")]))
             taken = self._take(name, keys["_rowid"], columns)
@@ -274,7 +234,7 @@ class Store:
         check_choice("status", status, SPAN_STATUSES)
         self._sync()
         w = (
-            _Where()
+            Where()
             .eq("trace_id", trace_id)
             .eq("operation", operation)
             .eq("agent", agent)
@@ -291,13 +251,13 @@ class Store:
     def verdicts(self, trace_id: str | None = None, *, where: str | None = None) -> pd.DataFrame:
         """Guard verdicts (of one run, or all), oldest first."""
         self._sync()
-        sql = _Where().eq("trace_id", trace_id).raw(where).sql()
+        sql = Where().eq("trace_id", trace_id).raw(where).sql()
         return self._query(S.VERDICTS, sql).sort_by("time").to_pandas()
 
     def findings(self, trace_id: str | None = None, *, where: str | None = None) -> pd.DataFrame:
         """Monitor findings (of one run, or all), oldest first."""
         self._sync()
-        sql = _Where().eq("trace_id", trace_id).raw(where).sql()
+        sql = Where().eq("trace_id", trace_id).raw(where).sql()
         return self._query(S.FINDINGS, sql).sort_by("time").to_pandas()
 
     # --- one run -----------------------------------------------------------------------------
@@ -306,9 +266,9 @@ class Store:
         self._sync()
         run_id = run_id.strip().lower()
         if len(run_id) == 32:
-            table = self._query(S.SPANS, f"trace_id = {_quote(run_id)}")
+            table = self._query(S.SPANS, f"trace_id = {quote(run_id)}")
         elif len(run_id) >= 6 and all(c in "0123456789abcdef" for c in run_id):
-            table = self._query(S.SPANS, f"trace_id LIKE {_quote(run_id + '%')}")
+            table = self._query(S.SPANS, f"trace_id LIKE {quote(run_id + '%')}")
             ids = set(table["trace_id"].to_pylist())
             if len(ids) > 1:
                 raise UserError(
@@ -370,7 +330,7 @@ class Store:
                 f"use any of {', '.join(allowed)}"
             )
         if level == "run":
-            w = _Where().eq("agent", agent).eq("version", version).time("started_at", since, until)
+            w = Where().eq("agent", agent).eq("version", version).time("started_at", since, until)
             cols = [*by, "status", "duration_ms", "input_tokens", "output_tokens", "cost",
                     "guard_blocks"]  # fmt: skip
             data = self._query(S.RUNS, w.sql(), list(dict.fromkeys(cols)))
@@ -386,7 +346,7 @@ class Store:
         else:
             op = "execute_tool" if level == "tool" else "chat"
             w = (
-                _Where()
+                Where()
                 .eq("operation", op)
                 .eq("agent", agent)
                 .eq("version", version)
@@ -396,7 +356,7 @@ class Store:
             if level == "model":
                 cols += ["input_tokens", "output_tokens", "cost"]
             data = self._query(S.SPANS, w.sql(), list(dict.fromkeys(cols)))
-        result = _aggregate(data, by)
+        result = aggregate(data, by)
         if level == "tool":
             result = self._tool_blocks(result, by, agent, version, since, until)
         return result if as_arrow else result.to_pandas()
@@ -408,14 +368,14 @@ class Store:
         if len(errors) == 0:
             return pa.nulls(data.num_rows, pa.int64()).fill_null(0)
         ids = self._query(S.RUNS, where, ["trace_id"])["trace_id"]
-        return _occurrences(ids, errors)
+        return occurrences(ids, errors)
 
     def _tool_blocks(
         self, result: pa.Table, by: list[str], agent: Filter, version: Filter, since: When,
         until: When,
     ) -> pa.Table:  # fmt: skip
         w = (
-            _Where()
+            Where()
             .eq("agent", agent)
             .eq("version", version)
             .eq("outcome", "block")
@@ -440,7 +400,12 @@ class Store:
         joined = joined.append_column("guard_blocks", blocks_col)
         rate = pc.divide(pc.cast(blocks_col, pa.float64()), pc.cast(joined["count"], pa.float64()))
         joined = joined.append_column("guard_block_rate", rate)
-        errors = _select(self._guard_error_rows(), agent, version, since, until)
+        errors = keep_rows(
+            self._guard_error_rows(),
+            {"agent": agent, "version": version},
+            None if since is None else parse_since(since, "since"),
+            None if until is None else parse_since(until, "until"),
+        )
         errors = errors.rename_columns(
             ["tool" if c == "target" else c for c in errors.column_names]
         )
@@ -475,7 +440,7 @@ class Store:
         self._sync()
         vector = self._conn.embedder.embed([query])[0]
         w = (
-            _Where()
+            Where()
             .eq("agent", agent)
             .eq("version", version)
             .eq("status", status)
@@ -489,7 +454,7 @@ class Store:
         if sql:
             q = q.where(sql, prefilter=True)
         with reading(self.uri, S.RUNS):
-            table = _arrow(q.select([*columns, "_distance"]).limit(k))
+            table = fetch(q.select([*columns, "_distance"]).limit(k))
         score = pc.subtract(1.0, pc.cast(table["_distance"], pa.float64()))
         table = table.drop_columns(["_distance"])
         table = table.append_column("score", score)
@@ -518,79 +483,14 @@ class Store:
     def info(self) -> dict[str, Any]:
         """Rows and fragments per table, the schema version, the embedder, the URI."""
         self._sync()
+        rows = {}
+        for name in DATA_TABLES:
+            with reading(self.uri, name):
+                rows[name] = self._conn.table(name).count_rows()
         return {
             "uri": self.uri,
             "schema_version": int(self._conn.meta_value("schema_version") or 0),
             "embedder": self._conn.embedder.name,
-            "rows": {n: self._conn.table(n).count_rows() for n in DATA_TABLES},
+            "rows": rows,
             "fragments": self._conn.fragments(),
         }
-
-
-def _arrow(query: Any) -> pa.Table:
-    """The result of a LanceDB query as one Arrow table, fetched in `BATCH_ROWS` batches."""
-    return query.to_batches(batch_size=BATCH_ROWS).read_all()
-
-
-def _occurrences(keys: pa.Array | pa.ChunkedArray, found: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """For each of `keys`, how often it occurs in `found` (0 if never)."""
-    if len(found) == 0:
-        return pa.nulls(len(keys), pa.int64()).fill_null(0)
-    counts = pa.table({"k": found}).group_by("k").aggregate([([], "count_all")])
-    hits = pc.take(counts["count_all"], pc.index_in(keys, value_set=counts["k"]))
-    return pc.fill_null(hits, 0)
-
-
-def _select(rows: pa.Table, agent: Filter, version: Filter, since: When, until: When) -> pa.Table:
-    """`rows` (with agent, version and time columns) kept as `_Where` would in SQL, in Arrow."""
-    for column, value in (("agent", agent), ("version", version)):
-        if value is not None:
-            values = pa.array([value] if isinstance(value, str) else list(value), pa.string())
-            rows = rows.filter(pc.is_in(rows[column], value_set=values))
-    for name, bound, keep in (("since", since, pc.greater_equal), ("until", until, pc.less)):
-        if bound is not None:
-            when = pa.scalar(parse_since(bound, name), rows.schema.field("time").type)
-            rows = rows.filter(keep(rows["time"], when))
-    return rows
-
-
-def _aggregate(data: pa.Table, by: list[str]) -> pa.Table:
-    """Group `data` by `by`: count, errors, error rate, p50/p95 of duration_ms, sums."""
-    error = pc.cast(pc.equal(data["status"], "error"), pa.int64())
-    data = data.append_column("_error", error)
-    aggregations: list[Any] = [
-        ([], "count_all"),
-        ("_error", "sum"),
-        ("duration_ms", "tdigest", pc.TDigestOptions(q=[0.5, 0.95])),
-    ]
-    sums = [
-        c
-        for c in ("input_tokens", "output_tokens", "cost", "guard_blocks", "guard_errors")
-        if c in data.column_names
-    ]
-    aggregations += [(c, "sum") for c in sums]
-    grouped = data.group_by(by, use_threads=False).aggregate(aggregations)
-    count = grouped["count_all"]
-    quantiles = grouped["duration_ms_tdigest"]
-    columns: dict[str, Any] = {b: grouped[b] for b in by}
-    columns["count"] = count
-    columns["errors"] = grouped["_error_sum"]
-    columns["error_rate"] = pc.divide(
-        pc.cast(grouped["_error_sum"], pa.float64()), pc.cast(count, pa.float64())
-    )
-    columns["p50_ms"] = pc.list_element(quantiles, 0)
-    columns["p95_ms"] = pc.list_element(quantiles, 1)
-    for c in ("input_tokens", "output_tokens", "cost", "guard_blocks"):
-        columns[c] = (
-            grouped[f"{c}_sum"]
-            if c in sums
-            else pa.nulls(len(count), pa.int64() if c != "cost" else pa.float64())
-        )
-    blocks = columns["guard_blocks"]
-    columns["guard_block_rate"] = pc.divide(
-        pc.cast(blocks, pa.float64()), pc.cast(count, pa.float64())
-    )
-    columns["guard_errors"] = (
-        grouped["guard_errors_sum"] if "guard_errors" in sums else pa.nulls(len(count), pa.int64())
-    )
-    return pa.table(columns).sort_by([(b, "ascending") for b in by]) if by else pa.table(columns)
