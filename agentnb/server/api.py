@@ -12,7 +12,9 @@ Which stores: kernels write to `$AGENTNB_TELEMETRY_URI`, else `$AGENTNB_HOME/tel
 environment to its kernels) that one store is read. Without, every `.agentnb/telemetry` under the
 server's root directory (a few levels deep) is read, so runs of notebooks in sub-folders show up.
 
-Problems come back as `ApiError(status, message)`; the message names the thing and the fix.
+Problems come back as `ApiError(status, message)`; the message names the thing and the fix: 400
+for a request that cannot match (an unknown status, a bad grouping), 500 for a store that cannot
+be read (a damaged table, a file where the store should be), naming the table and what to do.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentnb.errors import UserError
+from agentnb.telemetry.problems import StoreUnreadable
 
 if TYPE_CHECKING:
     from agentnb.telemetry.store import Store
@@ -36,7 +40,7 @@ __all__ = ["ApiError", "RunsApi", "discover_stores"]
 RUN_FIELDS = (
     "agent", "version", "model", "status", "error_type", "error", "steps", "tool_calls",
     "tool_errors", "input_tokens", "output_tokens", "cost", "guard_verdicts", "guard_blocks",
-    "prompt",
+    "guard_errors", "prompt",
 )  # fmt: skip
 FACETS = ("agent", "version", "status")
 STATS_GROUPS = ("agent", "version", "model", "status", "tool", "config_hash", "provider")
@@ -119,6 +123,8 @@ class RunsApi:
 
                 try:
                     store = open_store(uri)
+                except StoreUnreadable as error:  # a damaged store, or a file in its place
+                    raise ApiError(500, str(error)) from None
                 except UserError as error:  # another schema version or embedder
                     message = f"cannot read the telemetry store at {uri}: {error}"
                     raise ApiError(500, message) from None
@@ -127,7 +133,7 @@ class RunsApi:
 
     def _open_stores(self) -> Iterator[tuple[str, Store]]:
         for uri in self.store_uris():
-            if self._exists(uri):
+            if "://" in uri or Path(uri).exists():  # a file there: opening it says so
                 yield uri, self._store(uri)
 
     def _label(self, uri: str) -> str:
@@ -156,10 +162,12 @@ class RunsApi:
         facets: dict[str, set[str]] = {f: set() for f in FACETS}
         uris = self.store_uris()
         for uri, store in self._open_stores():
-            table = store.runs(agent, version=version, status=status, last=limit, as_arrow=True)
+            with _answering():
+                table = store.runs(agent, version=version, status=status, last=limit, as_arrow=True)
+                found = self._facets(uri, store)
             columns = ["trace_id", "started_at", "duration_ms", *RUN_FIELDS]
             rows.extend(_run_json(r, self._label(uri)) for r in table.select(columns).to_pylist())
-            for name, values in self._facets(uri, store).items():
+            for name, values in found.items():
                 facets[name].update(values)
         rows.sort(key=lambda r: r["started_at"], reverse=True)
         return {
@@ -173,12 +181,15 @@ class RunsApi:
     def _facets(self, uri: str, store: Store) -> dict[str, set[str]]:
         """The distinct agents, versions and statuses of a store (read again only after the
         `runs` table changed: the sidebar asks every few seconds)."""
+        from agentnb.telemetry.problems import reading
+
         table = store.table("runs")
-        version = int(table.version)
-        cached = self._facet_cache.get(uri)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        columns = table.search().select(list(FACETS)).limit(None).to_arrow()
+        with reading(uri, "runs"):
+            version = int(table.version)
+            cached = self._facet_cache.get(uri)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            columns = table.search().select(list(FACETS)).limit(None).to_arrow()
         values = {name: {v for v in columns[name].to_pylist() if v} for name in FACETS}
         self._facet_cache[uri] = (version, values)
         return values
@@ -199,10 +210,13 @@ class RunsApi:
         for _, store in stores:
             try:
                 trace = store.trace(run_id)
+            except StoreUnreadable as error:
+                raise ApiError(500, str(error)) from None
             except UserError as error:
                 problems.append(str(error))
                 continue
-            row = store.runs(where=f"trace_id = '{trace.trace_id}'", last=1, as_arrow=True)
+            with _answering():
+                row = store.runs(where=f"trace_id = '{trace.trace_id}'", last=1, as_arrow=True)
             rows = row.to_pylist()
             return payload_from_store(trace, rows[0] if rows else None)
         ambiguous = [p for p in problems if "matches" in p]
@@ -227,13 +241,23 @@ class RunsApi:
             )
         out: list[dict[str, Any]] = []
         for uri, store in self._open_stores():
-            try:
+            with _answering():
                 table = store.stats(by, agent=agent, version=version, since=since, as_arrow=True)
-            except UserError as error:
-                raise ApiError(400, str(error)) from None
             for row in table.to_pylist():
                 out.append({"store": self._label(uri), **{k: _clean(v) for k, v in row.items()}})
         return {"by": list(by), "stats": out}
+
+
+@contextmanager
+def _answering() -> Iterator[None]:
+    """Around store queries: a store that cannot be read is a 500, a request that cannot match
+    (an unknown status, a bad `since`) a 400, each with the store's message."""
+    try:
+        yield
+    except StoreUnreadable as error:
+        raise ApiError(500, str(error)) from None
+    except UserError as error:
+        raise ApiError(400, str(error)) from None
 
 
 def _run_json(row: dict[str, Any], store: str) -> dict[str, Any]:

@@ -9,7 +9,8 @@
 Every handler is a `jupyter_server` `APIHandler` with `@tornado.web.authenticated`: a request
 without the server's token (or a login cookie) gets 403, and Jupyter checks the XSRF cookie on
 any state-changing method (the API is read-only: other methods answer 405). Errors are JSON
-`{"message": ...}`. The store is read on a worker thread, so the server stays responsive.
+`{"message": ...}` (a damaged store is a 500 naming the table; anything unforeseen a 500 with
+the exception, logged). The store is read on a worker thread, so the server stays responsive.
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ class _Handler(APIHandler):
         except ApiError as error:
             self.set_status(error.status)
             body = {"message": error.message}
+        except Exception as error:  # a bug or an unforeseen store error: still JSON, and logged
+            self.log.exception("agentnb: %s failed", self.request.path)
+            self.set_status(500)
+            body = {
+                "message": f"agentnb could not answer {self.request.path}: "
+                f"{type(error).__name__}: {error} (the server log has the traceback)"
+            }
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(body))

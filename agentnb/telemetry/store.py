@@ -10,12 +10,13 @@ store.search("refund refused", k=10)                  # runs whose prompt/output
 ```
 Results are pandas DataFrames (`as_arrow=True` gives Arrow tables). Every query first commits
 this process's pending runs when they go to this store, so a run is visible right after it ends.
+A filter value no run can have (`status="failed"`) raises `UserError` with the valid values; a
+store whose files cannot be read raises `StoreUnreadable` naming the table, the file and the fix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pyarrow as pa
@@ -25,8 +26,19 @@ from lancedb.query import LanceVectorQueryBuilder
 from agentnb.errors import UserError
 from agentnb.telemetry import schema as S
 from agentnb.telemetry import writer
-from agentnb.telemetry.lance import DATA_TABLES, Connection, connection, timestamp_literal
+from agentnb.telemetry.aggregate import aggregate, keep_rows, occurrences
+from agentnb.telemetry.lance import DATA_TABLES, Connection, connection
+from agentnb.telemetry.problems import (
+    OPERATIONS,
+    RUN_STATUSES,
+    SPAN_STATUSES,
+    StoreUnreadable,
+    check_choice,
+    opening,
+    reading,
+)
 from agentnb.telemetry.settings import current, parse_since, resolve_uri
+from agentnb.telemetry.sql import Filter, When, Where, fetch, quote
 from agentnb.telemetry.tree import Trace
 
 if TYPE_CHECKING:
@@ -34,10 +46,7 @@ if TYPE_CHECKING:
 
     from agentnb.telemetry.embed import Embedder
 
-__all__ = ["Store", "open_store"]
-
-Filter = str | Sequence[str] | None
-When = str | float | datetime | timedelta | None
+__all__ = ["Store", "StoreUnreadable", "open_store"]
 
 _LEVEL_NAMES = {"run": "runs", "tool": "tool calls", "model": "model calls"}
 RUN_LEVEL = ("agent", "version", "config_hash", "model", "provider", "status")
@@ -51,46 +60,15 @@ def open_store(uri: str | None = None, *, embedder: Embedder | None = None) -> S
     return Store(resolve_uri(uri), embedder=embedder or current().embedder)
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-class _Where:
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def eq(self, column: str, value: Filter) -> _Where:
-        if value is None:
-            return self
-        if isinstance(value, str):
-            self.parts.append(f"{column} = {_quote(value)}")
-        else:
-            self.parts.append(f"{column} IN ({', '.join(_quote(v) for v in value)})")
-        return self
-
-    def time(self, column: str, since: When, until: When) -> _Where:
-        if since is not None:
-            self.parts.append(f"{column} >= {timestamp_literal(parse_since(since, 'since'))}")
-        if until is not None:
-            self.parts.append(f"{column} < {timestamp_literal(parse_since(until, 'until'))}")
-        return self
-
-    def raw(self, condition: str | None) -> _Where:
-        if condition:
-            self.parts.append(f"({condition})")
-        return self
-
-    def sql(self) -> str | None:
-        return " AND ".join(self.parts) or None
-
-
 class Store:
     """A telemetry store: LanceDB tables `spans`, `runs`, `verdicts`, `findings`."""
 
     def __init__(self, uri: str, *, embedder: Embedder | None = None) -> None:
         self.uri = uri
         self._embedder = embedder
-        connection(uri, embedder)  # open (and check) the store now
+        with opening(uri):
+            connection(uri, embedder)  # open (and check) the store now
+        self._guard_errors: tuple[int, pa.Table] | None = None
 
     @property
     def _conn(self) -> Connection:
@@ -125,7 +103,21 @@ class Store:
             query = query.where(where)
         if columns is not None:
             query = query.select(list(columns))
-        return query.limit(limit).to_arrow()
+        with reading(self.uri, name):
+            return fetch(query.limit(limit))
+
+    def _guard_error_rows(self) -> pa.Table:
+        """Every guard verdict whose check raised (outcome `error`): few by nature, so read
+        whole and kept until the verdicts table changes."""
+        table = self._conn.table(S.VERDICTS)
+        with reading(self.uri, S.VERDICTS):
+            version = int(table.version)
+        cached = self._guard_errors
+        if cached is None or cached[0] != version:
+            columns = ["trace_id", "agent", "version", "target", "time"]
+            cached = (version, self._query(S.VERDICTS, "outcome = 'error'", columns))
+            self._guard_errors = cached
+        return cached[1]
 
     # --- runs --------------------------------------------------------------------------------
     @overload
@@ -159,9 +151,10 @@ class Store:
         `since`/`until` take `"1h"`, `"7d"`, a timedelta (ago), a datetime or an ISO date;
         `tool` keeps runs that called that tool; `where` adds a raw SQL condition.
         """
+        check_choice("status", status, RUN_STATUSES)
         self._sync()
         w = (
-            _Where()
+            Where()
             .eq("agent", agent)
             .eq("version", version)
             .eq("status", status)
@@ -170,9 +163,11 @@ class Store:
             .raw(where)
         )
         if tool is not None:
-            w.parts.append(f"array_has_any(tools, [{_quote(tool)}])")
+            w.parts.append(f"array_has_any(tools, [{quote(tool)}])")
         columns = [c for c in self._conn.table(S.RUNS).schema.names if c != "vector"]
         table = self._newest(S.RUNS, w.sql(), columns, "started_at", last)
+        errors = self._guard_error_rows()["trace_id"]
+        table = table.append_column("guard_errors", occurrences(table["trace_id"], errors))
         return table if as_arrow else table.to_pandas()
 
     def _newest(
@@ -180,28 +175,44 @@ class Store:
     ) -> pa.Table:
         """Rows matching `where`, newest first; with `last`, pick the row ids first (on the
         indexed time column) and read the other columns of those rows only."""
-        table = self._conn.table(name)
         if last is None:
             rows = self._query(name, where, columns)
         else:
-            query = table.search()
+            query = self._conn.table(name).search()
             if where:
                 query = query.where(where)
-            keys = query.select([time]).with_row_id(True).limit(None).to_arrow()
+            with reading(self.uri, name):
+                keys = fetch(query.select([time]).with_row_id(True).limit(None))
             if keys.num_rows > last:
                 keys = keys.take(pc.select_k_unstable(keys, last, [(time, "descending")]))
-            ids = keys["_rowid"].to_pylist()
-            if not ids:
-                return pa.table({c: pa.array([], table.schema.field(c).type) for c in columns})
-            try:
-                rows = table.take_row_ids(ids).select(columns).to_arrow()
-            except Exception:  # a compaction committed in between: the row ids moved
-                rows = None
-            if rows is None or rows.num_rows != len(ids):
+            taken = self._take(name, keys["_rowid"], columns)
+            if taken is not None:
+                rows = taken
+            else:
                 rows = self._query(name, where, columns)
                 if rows.num_rows > last:
                     rows = rows.take(pc.select_k_unstable(rows, last, [(time, "descending")]))
         return rows.sort_by([(time, "descending")]).select(columns)
+
+    def _take(
+        self, name: str, ids: pa.Array | pa.ChunkedArray, columns: list[str]
+    ) -> pa.Table | None:
+        """The `columns` of the rows with these row ids, in their order: reading a few rows
+        by id beats reading every column of every candidate. None if the ids no longer
+        match (a compaction committed in between) or the read failed (the caller's query
+        then says why)."""
+        if len(ids) == 0:
+            schema = self._conn.table(name).schema
+            return pa.table({c: pa.array([], schema.field(c).type) for c in columns})
+        try:
+            rows = self._conn.table(name).take_row_ids(ids.to_pylist()).with_row_id()
+            rows = rows.select(columns).to_arrow()
+        except Exception:
+            return None
+        if rows.num_rows != len(ids):
+            return None
+        order = pc.index_in(pc.cast(ids, pa.uint64()), value_set=rows["_rowid"])
+        return rows.take(order).select(columns)
 
     def spans(
         self,
@@ -219,9 +230,11 @@ class Store:
         as_arrow: bool = False,
     ) -> Any:
         """Span rows, newest first (`operation`: `invoke_agent`, `chat`, `execute_tool`, …)."""
+        check_choice("operation", operation, OPERATIONS)
+        check_choice("status", status, SPAN_STATUSES)
         self._sync()
         w = (
-            _Where()
+            Where()
             .eq("trace_id", trace_id)
             .eq("operation", operation)
             .eq("agent", agent)
@@ -238,13 +251,13 @@ class Store:
     def verdicts(self, trace_id: str | None = None, *, where: str | None = None) -> pd.DataFrame:
         """Guard verdicts (of one run, or all), oldest first."""
         self._sync()
-        sql = _Where().eq("trace_id", trace_id).raw(where).sql()
+        sql = Where().eq("trace_id", trace_id).raw(where).sql()
         return self._query(S.VERDICTS, sql).sort_by("time").to_pandas()
 
     def findings(self, trace_id: str | None = None, *, where: str | None = None) -> pd.DataFrame:
         """Monitor findings (of one run, or all), oldest first."""
         self._sync()
-        sql = _Where().eq("trace_id", trace_id).raw(where).sql()
+        sql = Where().eq("trace_id", trace_id).raw(where).sql()
         return self._query(S.FINDINGS, sql).sort_by("time").to_pandas()
 
     # --- one run -----------------------------------------------------------------------------
@@ -253,9 +266,9 @@ class Store:
         self._sync()
         run_id = run_id.strip().lower()
         if len(run_id) == 32:
-            table = self._query(S.SPANS, f"trace_id = {_quote(run_id)}")
+            table = self._query(S.SPANS, f"trace_id = {quote(run_id)}")
         elif len(run_id) >= 6 and all(c in "0123456789abcdef" for c in run_id):
-            table = self._query(S.SPANS, f"trace_id LIKE {_quote(run_id + '%')}")
+            table = self._query(S.SPANS, f"trace_id LIKE {quote(run_id + '%')}")
             ids = set(table["trace_id"].to_pylist())
             if len(ids) > 1:
                 raise UserError(
@@ -317,7 +330,7 @@ class Store:
                 f"use any of {', '.join(allowed)}"
             )
         if level == "run":
-            w = _Where().eq("agent", agent).eq("version", version).time("started_at", since, until)
+            w = Where().eq("agent", agent).eq("version", version).time("started_at", since, until)
             cols = [*by, "status", "duration_ms", "input_tokens", "output_tokens", "cost",
                     "guard_blocks"]  # fmt: skip
             data = self._query(S.RUNS, w.sql(), list(dict.fromkeys(cols)))
@@ -329,10 +342,11 @@ class Store:
                 "guard_blocks",
                 pc.cast(blocked, pa.int64()),
             )
+            data = data.append_column("guard_errors", self._run_guard_errors(w.sql(), data))
         else:
             op = "execute_tool" if level == "tool" else "chat"
             w = (
-                _Where()
+                Where()
                 .eq("operation", op)
                 .eq("agent", agent)
                 .eq("version", version)
@@ -342,17 +356,26 @@ class Store:
             if level == "model":
                 cols += ["input_tokens", "output_tokens", "cost"]
             data = self._query(S.SPANS, w.sql(), list(dict.fromkeys(cols)))
-        result = _aggregate(data, by)
+        result = aggregate(data, by)
         if level == "tool":
             result = self._tool_blocks(result, by, agent, version, since, until)
         return result if as_arrow else result.to_pandas()
+
+    def _run_guard_errors(self, where: str | None, data: pa.Table) -> pa.Array:
+        """Per row of `data` (runs matching `where`, in order): its guard checks that raised.
+        The run ids are read only when some guard ever raised."""
+        errors = self._guard_error_rows()["trace_id"]
+        if len(errors) == 0:
+            return pa.nulls(data.num_rows, pa.int64()).fill_null(0)
+        ids = self._query(S.RUNS, where, ["trace_id"])["trace_id"]
+        return occurrences(ids, errors)
 
     def _tool_blocks(
         self, result: pa.Table, by: list[str], agent: Filter, version: Filter, since: When,
         until: When,
     ) -> pa.Table:  # fmt: skip
         w = (
-            _Where()
+            Where()
             .eq("agent", agent)
             .eq("version", version)
             .eq("outcome", "block")
@@ -376,9 +399,24 @@ class Store:
         joined = joined.drop_columns(["blocks"])
         joined = joined.append_column("guard_blocks", blocks_col)
         rate = pc.divide(pc.cast(blocks_col, pa.float64()), pc.cast(joined["count"], pa.float64()))
-        return joined.append_column("guard_block_rate", rate).sort_by(
-            [(k, "ascending") for k in by]
+        joined = joined.append_column("guard_block_rate", rate)
+        errors = keep_rows(
+            self._guard_error_rows(),
+            {"agent": agent, "version": version},
+            None if since is None else parse_since(since, "since"),
+            None if until is None else parse_since(until, "until"),
         )
+        errors = errors.rename_columns(
+            ["tool" if c == "target" else c for c in errors.column_names]
+        )
+        errors = errors.filter(pc.is_valid(errors["tool"]))
+        failed = errors.group_by(keys).aggregate([([], "count_all")]).rename_columns([*keys, "_ge"])
+        joined = joined.drop_columns(["guard_errors"]).join(
+            failed, keys=keys, join_type="left outer"
+        )
+        guard_errors = pc.fill_null(joined["_ge"], 0)
+        joined = joined.drop_columns(["_ge"]).append_column("guard_errors", guard_errors)
+        return joined.sort_by([(k, "ascending") for k in by])
 
     # --- search ------------------------------------------------------------------------------
     def search(
@@ -398,10 +436,11 @@ class Store:
         Adds a `score` column (cosine similarity, 1 is identical). With the default offline
         embedder, closeness is shared words and word pieces, not meaning.
         """
+        check_choice("status", status, RUN_STATUSES)
         self._sync()
         vector = self._conn.embedder.embed([query])[0]
         w = (
-            _Where()
+            Where()
             .eq("agent", agent)
             .eq("version", version)
             .eq("status", status)
@@ -414,9 +453,11 @@ class Store:
         sql = w.sql()
         if sql:
             q = q.where(sql, prefilter=True)
-        table = q.select([*columns, "_distance"]).limit(k).to_arrow()
+        with reading(self.uri, S.RUNS):
+            table = fetch(q.select([*columns, "_distance"]).limit(k))
         score = pc.subtract(1.0, pc.cast(table["_distance"], pa.float64()))
-        table = table.drop_columns(["_distance"]).append_column("score", score)
+        table = table.drop_columns(["_distance"])
+        table = table.append_column("score", score)
         return table if as_arrow else table.to_pandas()
 
     # --- housekeeping ------------------------------------------------------------------------
@@ -442,49 +483,14 @@ class Store:
     def info(self) -> dict[str, Any]:
         """Rows and fragments per table, the schema version, the embedder, the URI."""
         self._sync()
+        rows = {}
+        for name in DATA_TABLES:
+            with reading(self.uri, name):
+                rows[name] = self._conn.table(name).count_rows()
         return {
             "uri": self.uri,
             "schema_version": int(self._conn.meta_value("schema_version") or 0),
             "embedder": self._conn.embedder.name,
-            "rows": {n: self._conn.table(n).count_rows() for n in DATA_TABLES},
+            "rows": rows,
             "fragments": self._conn.fragments(),
         }
-
-
-def _aggregate(data: pa.Table, by: list[str]) -> pa.Table:
-    """Group `data` by `by`: count, errors, error rate, p50/p95 of duration_ms, sums."""
-    error = pc.cast(pc.equal(data["status"], "error"), pa.int64())
-    data = data.append_column("_error", error)
-    aggregations: list[Any] = [
-        ([], "count_all"),
-        ("_error", "sum"),
-        ("duration_ms", "tdigest", pc.TDigestOptions(q=[0.5, 0.95])),
-    ]
-    sums = [
-        c
-        for c in ("input_tokens", "output_tokens", "cost", "guard_blocks")
-        if c in data.column_names
-    ]
-    aggregations += [(c, "sum") for c in sums]
-    grouped = data.group_by(by, use_threads=False).aggregate(aggregations)
-    count = grouped["count_all"]
-    quantiles = grouped["duration_ms_tdigest"]
-    columns: dict[str, Any] = {b: grouped[b] for b in by}
-    columns["count"] = count
-    columns["errors"] = grouped["_error_sum"]
-    columns["error_rate"] = pc.divide(
-        pc.cast(grouped["_error_sum"], pa.float64()), pc.cast(count, pa.float64())
-    )
-    columns["p50_ms"] = pc.list_element(quantiles, 0)
-    columns["p95_ms"] = pc.list_element(quantiles, 1)
-    for c in ("input_tokens", "output_tokens", "cost", "guard_blocks"):
-        columns[c] = (
-            grouped[f"{c}_sum"]
-            if c in sums
-            else pa.nulls(len(count), pa.int64() if c != "cost" else pa.float64())
-        )
-    blocks = columns["guard_blocks"]
-    columns["guard_block_rate"] = pc.divide(
-        pc.cast(blocks, pa.float64()), pc.cast(count, pa.float64())
-    )
-    return pa.table(columns).sort_by([(b, "ascending") for b in by]) if by else pa.table(columns)

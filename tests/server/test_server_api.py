@@ -230,3 +230,57 @@ def test_new_runs_and_their_values_show_up(tmp_path: Path, monkeypatch: pytest.M
     finally:
         settings.reset()
         lance.forget_connections()
+
+
+def test_a_status_that_cannot_match_is_a_400_naming_the_statuses(api: RunsApi) -> None:
+    with pytest.raises(ApiError) as error:
+        api.runs(status="failed")
+    assert (error.value.status, error.value.message) == (
+        400,
+        "status='failed' matches no stored value: use one of ok, error, cancelled, blocked. "
+        "Did you mean 'error'?",
+    )
+
+
+def test_guard_errors_are_in_each_run(api: RunsApi) -> None:
+    assert [r["guard_errors"] for r in api.runs()["runs"]] == [0, 0, 0]
+    assert [r["guard_errors"] for r in api.stats()["stats"]] == [0, 0, 0]
+
+
+def test_a_damaged_store_is_a_500_naming_the_table(
+    recorded: Recorded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    copy = tmp_path / "home"
+    shutil.copytree(recorded.home, copy)
+    (data,) = sorted((copy / "telemetry" / "runs.lance" / "data").glob("*.lance"))[:1]
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    monkeypatch.setenv("AGENTNB_HOME", str(copy))
+    settings.reset()
+    lance.forget_connections()
+    api = RunsApi(tmp_path)
+    for call in (api.runs, api.stats, lambda: api.trace(recorded.ok.run_id)):
+        with pytest.raises(ApiError) as error:
+            call()
+        assert error.value.status == 500
+        assert error.value.message.startswith(
+            f"the 'runs' table of the telemetry store at {copy / 'telemetry'} cannot be read: "
+            f"data file {data} is cut short"
+        )
+
+
+def test_a_file_where_the_store_should_be_is_a_500_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "telemetry").write_text("not a store")
+    monkeypatch.setenv("AGENTNB_HOME", str(tmp_path / "home"))
+    settings.reset()
+    lance.forget_connections()
+    with pytest.raises(ApiError) as error:
+        RunsApi(tmp_path).runs()
+    assert error.value.status == 500
+    assert error.value.message.startswith(
+        f"the telemetry store path {tmp_path / 'home' / 'telemetry'} is a file, not a folder"
+    )

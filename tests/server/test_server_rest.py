@@ -152,3 +152,13 @@ def test_a_browser_session_needs_the_xsrf_token_to_change_anything(server: Jupyt
     assert status == 403
     assert "xsrf" in body["message"].lower()
     assert post({"X-XSRFToken": xsrf})[0] == 405  # past the XSRF check: the API is read-only
+
+
+def test_a_status_that_cannot_match_is_a_400_naming_the_statuses(server: JupyterServer) -> None:
+    assert server.get("agentnb/api/runs", status="failed") == (
+        400,
+        {
+            "message": "status='failed' matches no stored value: use one of ok, error, "
+            "cancelled, blocked. Did you mean 'error'?"
+        },
+    )

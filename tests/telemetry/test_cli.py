@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import io
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +79,65 @@ def test_a_store_elsewhere(recording: Recording, tmp_path: object) -> None:
     code, out = run_cli("runs", "--store", str(tmp_path) + "/other")
     assert code == 0
     assert run_id[:12] in out
+
+
+def agentnb(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The real `agentnb` command in a subprocess (what a user sees, tracebacks included)."""
+    return subprocess.run(
+        [sys.executable, "-m", "agentnb.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_an_empty_store_says_there_are_no_runs(tmp_path: Path) -> None:
+    telemetry.open(str(tmp_path / "empty"))  # created, no rows
+    code, out = run_cli("runs", "--store", str(tmp_path / "empty"))
+    assert code == 0
+    assert out.startswith("no runs recorded (yet)")
+
+
+def test_a_status_that_cannot_match_is_refused(
+    recording: Recording, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording("fx", model=FunctionModel(lambda r: "ok")).run_sync("hi")
+    assert run_cli("runs", "--status", "failed")[0] == 2
+    assert capsys.readouterr().err == (
+        "agentnb runs: status='failed' matches no stored value: use one of ok, error, "
+        "cancelled, blocked. Did you mean 'error'?\n"
+    )
+
+
+def test_a_damaged_store_is_one_line_and_a_non_zero_exit(
+    recording: Recording, tmp_path: Path
+) -> None:
+    uri = str(tmp_path / "store")
+    telemetry.configure(uri=uri)
+    run_id = recording("fx", model=FunctionModel(lambda r: "ok")).run_sync("hi").trace_id
+    telemetry.flush()
+    for table in ("runs", "spans"):
+        (data,) = sorted((Path(uri) / f"{table}.lance" / "data").glob("*.lance"))[:1]
+        data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+
+    for argv, table in ((["runs"], "runs"), (["trace", run_id], "spans")):
+        done = agentnb(*argv, "--store", uri)
+        assert done.returncode != 0
+        assert done.stdout == ""
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(
+            f"agentnb {argv[0]}: the {table!r} table of the telemetry store at {uri} cannot be "
+            f"read: data file {uri}/{table}.lance/data/"
+        )
+        assert "Traceback" not in done.stderr
+
+
+def test_a_file_as_the_store_is_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
+    (tmp_path / "store").write_text("not a store")
+    done = agentnb("runs", "--store", str(tmp_path / "store"))
+    assert done.returncode != 0
+    assert done.stderr.splitlines() == [
+        f"agentnb runs: the telemetry store path {tmp_path / 'store'} is a file, not a folder: "
+        "point the store at a folder (--store DIR, AGENTNB_TELEMETRY_URI or "
+        "telemetry.configure(uri=...)), or move the file away"
+    ]

@@ -261,6 +261,7 @@ def test_runs_returns_one_row_per_run_newest_first(
         "capture": "full",
         "prompt": "and 20 dollars?",
         "output": "12.5 USD is 10.0 GBP.",
+        "guard_errors": 0,
     }
     assert row["tools"] == ["convert"]
 
@@ -317,6 +318,7 @@ def test_stats_count_runs_tool_calls_and_model_calls(
         "cost",
         "guard_blocks",
         "guard_block_rate",
+        "guard_errors",
     ]
     by_model = store.stats(by=["model"])
     assert by_model.set_index("model").loc["fx_model", "count"] == 6  # two turns per run
@@ -519,3 +521,100 @@ def test_a_retry_is_an_event_on_its_chat_span(recording: Recording, store: telem
     assert [e["name"] for e in chat.events] == ["agentnb.retry"]
     assert chat.events[0]["attributes"]["agentnb.layer.name"] == "retry"
     assert "slow down" in chat.events[0]["attributes"]["agentnb.layer.message"]
+
+
+def test_a_guard_that_raises_is_counted_per_run_and_in_stats(
+    recording: Recording, store: telemetry.Store
+) -> None:
+    @guard("tool_call", on_fail="skip")
+    def buggy_limit(call: Any) -> bool:
+        return call.args["amount_usd"] <= 50  # a typo: the argument is `amount`
+
+    script = iter([tool_call("refund", order_id="A-17", amount=80), "I could not refund it."])
+    guarded = recording(
+        "support", model=FunctionModel(lambda r: next(script)), tools=[refund],
+        guards=[buggy_limit],
+    )  # fmt: skip
+    broken = guarded.run_sync("Refund order A-17")
+    fine = recording("fx", model=FunctionModel(fx_model), tools=[convert]).run_sync("12.5 USD?")
+
+    runs = store.runs().set_index("trace_id")
+    assert runs.loc[broken.trace_id, "guard_errors"] == 1
+    assert runs.loc[fine.trace_id, "guard_errors"] == 0
+    assert store.runs(agent="fx", as_arrow=True)["guard_errors"].to_pylist() == [0]
+
+    by_agent = store.stats().set_index("agent")
+    assert by_agent.loc["support", "guard_errors"] == 1
+    assert by_agent.loc["fx", "guard_errors"] == 0
+    by_tool = store.stats(by=["agent", "tool"]).set_index("tool")
+    assert by_tool.loc["refund", "guard_errors"] == 1
+    assert by_tool.loc["convert", "guard_errors"] == 0
+    assert store.stats(agent="fx")["guard_errors"].to_list() == [0]
+    assert store.stats(by=["tool"], since="1h")["guard_errors"].sum() == 1
+    assert store.stats(by=["tool"], until="1h")["guard_errors"].sum() == 0
+    assert store.verdicts(broken.trace_id)["outcome"].to_list() == ["error"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            lambda s: s.runs(status="failed"),
+            "status='failed' matches no stored value: use one of ok, error, cancelled, blocked. "
+            "Did you mean 'error'?",
+        ),
+        (lambda s: s.runs(status=["ok", "canceled"]), "Did you mean 'cancelled'?"),
+        (lambda s: s.search("refund", status="success"), "Did you mean 'ok'?"),
+        (lambda s: s.spans(operation="tool_call"), "Did you mean 'execute_tool'?"),
+        (lambda s: s.spans(operation="chats"), "Did you mean 'chat'?"),
+        (lambda s: s.spans(status="blocked"), "use one of ok, error."),
+    ],
+)
+def test_a_filter_value_that_can_never_match_is_refused(
+    store: telemetry.Store, query: Callable[[telemetry.Store], Any], message: str
+) -> None:
+    with pytest.raises(UserError) as error:
+        query(store)
+    assert message in str(error.value)
+
+
+def test_a_store_path_that_is_a_file_is_explained(tmp_path: Any) -> None:
+    path = tmp_path / "telemetry"
+    path.write_text("not a store")
+    with pytest.raises(UserError) as error:
+        telemetry.open(str(path))
+    assert str(error.value).startswith(
+        f"the telemetry store path {path} is a file, not a folder: point the store at a folder"
+    )
+
+
+def _truncate_a_fragment(uri: str, table: str) -> Any:
+    from pathlib import Path
+
+    (data,) = sorted((Path(uri) / f"{table}.lance" / "data").glob("*.lance"))[:1]
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    return data
+
+
+@pytest.mark.parametrize("table", ["runs", "spans"])
+def test_a_damaged_fragment_names_the_table_and_what_to_do(
+    recording: Recording, table: str
+) -> None:
+    agent = recording("fx", model=FunctionModel(fx_model), tools=[convert])
+    run_id = agent.run_sync("12.5 dollars in GBP?").trace_id
+    telemetry.flush()
+    store = telemetry.open()
+    damaged = _truncate_a_fragment(store.uri, table)
+    from agentnb.telemetry import lance
+
+    lance.forget_connections()  # a fresh process: nothing cached
+    reopened = telemetry.open(store.uri)
+    query = {"runs": lambda: reopened.runs(), "spans": lambda: reopened.trace(run_id)}[table]
+    with pytest.raises(UserError) as error:
+        query()
+    message = str(error.value)
+    assert message.startswith(
+        f"the {table!r} table of the telemetry store at {store.uri} cannot be read: data file "
+        f"{damaged} is cut short (LanceDB: failed to fill whole buffer)"
+    )
+    assert f"Restore {store.uri} from a backup" in message
