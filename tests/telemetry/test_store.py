@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from agentnb import Agent, FunctionModel, ToolFailed, UserError, telemetry, tool, tool_call
-from agentnb.guards import guard
+from agentnb.guards import GuardErrorWarning, guard
 from agentnb.models import AssistantMessage, ModelRequest
 from agentnb.telemetry import SCHEMA_VERSION
 from agentnb.telemetry.lance import SchemaMismatch
@@ -535,7 +535,8 @@ def test_a_guard_that_raises_is_counted_per_run_and_in_stats(
         "support", model=FunctionModel(lambda r: next(script)), tools=[refund],
         guards=[buggy_limit],
     )  # fmt: skip
-    broken = guarded.run_sync("Refund order A-17")
+    with pytest.warns(GuardErrorWarning, match="guard 'buggy_limit' raised KeyError"):
+        broken = guarded.run_sync("Refund order A-17")
     fine = recording("fx", model=FunctionModel(fx_model), tools=[convert]).run_sync("12.5 USD?")
 
     runs = store.runs().set_index("trace_id")
