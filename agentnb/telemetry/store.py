@@ -24,7 +24,7 @@ from lancedb.query import LanceVectorQueryBuilder
 
 from agentnb.errors import UserError
 from agentnb.telemetry import schema as S
-from agentnb.telemetry import writer
+from agentnb.telemetry.ingest import drain
 from agentnb.telemetry.lance import DATA_TABLES, Connection, connection, timestamp_literal
 from agentnb.telemetry.settings import current, parse_since, resolve_uri
 from agentnb.telemetry.tree import Trace
@@ -110,7 +110,7 @@ class Store:
         return self._conn.table(name)
 
     def _sync(self) -> None:
-        writer.flush_if(self.uri)
+        drain(self.uri, embedder=self._embedder)
 
     def _query(
         self,
@@ -425,7 +425,6 @@ class Store:
         in the background; useful after a bulk import)."""
         s = current()
         self._sync()
-        writer.wait_for_maintenance(self.uri)
         for name in DATA_TABLES:
             self._conn.compact(name, s.keep_versions)
             self._conn.ensure_indexes(
