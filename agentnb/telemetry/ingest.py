@@ -291,7 +291,7 @@ class Ingester:
         if not due and not prune:
             return
         conn = self.conn
-        if prune:
+        if prune and retention is not None:
             conn.prune(datetime.now(timezone.utc) - timedelta(seconds=float(retention)))
             self.state["retention_at"] = time.time()
         keep = timedelta(seconds=float(m["keep_versions"]))
