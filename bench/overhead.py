@@ -359,7 +359,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="few runs, to check the script")
     args = parser.parse_args()
     runs, http_runs = (100, 20) if args.quick else (args.runs, args.http_runs)
-    print(environment(*PACKAGES))
+    print(environment(*(PACKAGES if args.only != "telemetry" else ("agentnb", "pydantic"))))
     busy_at_start = os.getloadavg()[0] > (os.cpu_count() or 1)
     started = time.perf_counter()
     loop = asyncio.new_event_loop()

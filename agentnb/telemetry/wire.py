@@ -1,12 +1,13 @@
-"""A finished run as the spool keeps it: plain JSON lists, content rules applied, secrets redacted.
+"""A finished run as the spool keeps it: a JSON line, content rules applied, secrets redacted.
 
-`encode()` runs in the recording process (on the spool thread): it reads the live records (the
-events and the `RunResult` the recorder kept references to) once and keeps only what the rows
-need. Every free-text value passes through one function (`Text`), so the spool can check a whole
-group of runs for secrets with a single `redact()` and re-encode only the runs that hold one;
-content is already kept, replaced by `[REDACTED]` or dropped according to the run's capture mode.
-Nothing unredacted reaches the disk, and the ingest worker (another process, which may not see
-this process's environment or its registered secret names) only turns the lists into rows.
+`encode()` runs in the recording process, on the run's thread when the run ends: it reads the
+live records (the events and the `RunResult` the recorder kept references to) once and writes
+only what the rows need, as JSON text directly. Every free-text value passes through one function
+(`Text`), so the spool checks a whole group of runs for secrets with a single `redact()` and
+redacts only the lines that hold one; content is already kept, replaced by `[REDACTED]` or
+dropped according to the run's capture mode. Nothing unredacted reaches the disk, and the ingest
+worker (another process, which may not see this process's environment or its registered secret
+names) only turns the parsed lines into rows.
 
 Layout (positions, not names: the lists are written and read millions of times)::
 
@@ -32,12 +33,13 @@ of START convert them to Unix seconds.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentnb.secrets import REDACTED, redact
 from agentnb.telemetry import attributes as A
-from agentnb.telemetry.records import FindingRecord, RunRecord, dumps
+from agentnb.telemetry.records import FindingRecord, RunRecord, dumps, quote
 
 if TYPE_CHECKING:
     from agentnb import events as ev
@@ -60,13 +62,8 @@ def _dropped(value: str) -> None:
     return None
 
 
-def encode_group(records: Sequence[RunRecord | FindingRecord]) -> list[list[Any]]:
-    """The spooled form of each record, every secret redacted.
-
-    The group is encoded once without redaction while remembering each free-text value; one
-    `redact()` over all of them finds whether any holds a secret, and only the records that do
-    are encoded again with redaction on.
-    """
+def encode_texts(record: RunRecord | FindingRecord) -> tuple[str, list[str]]:
+    """The record's JSON line (unredacted) and every free-text value in it, for `redact_group`."""
     seen: list[str] = []
     append = seen.append
 
@@ -74,23 +71,58 @@ def encode_group(records: Sequence[RunRecord | FindingRecord]) -> list[list[Any]
         append(value)
         return value
 
-    encoded: list[list[Any]] = []
-    bounds: list[int] = []
-    for record in records:
-        bounds.append(len(seen))
-        encoded.append(encode(record, remember))
-    bounds.append(len(seen))
-    joined = "\n".join(seen)
-    if redact(joined) != joined:
-        for i, record in enumerate(records):
-            own = "\n".join(seen[bounds[i] : bounds[i + 1]])
-            if redact(own) != own:
-                encoded[i] = encode(record, redact)
-    return encoded
+    return encode(record, remember), seen
 
 
-def encode(record: RunRecord | FindingRecord, text: Text) -> list[Any]:
-    """The spooled form of one record (see the module doc)."""
+def redact_group(items: Sequence[tuple[str, list[str]]]) -> list[str]:
+    """The lines of `encode_texts` results with every secret redacted.
+
+    One `redact()` over all the group's texts finds whether any holds a secret (rarely); only
+    then are the lines of the records that do redacted value by value.
+    """
+    joined = "\n".join(["\n".join(texts) for _, texts in items])
+    if redact(joined) == joined:
+        return [line for line, _ in items]
+    out = []
+    for line, texts in items:
+        own = "\n".join(texts)
+        out.append(line if redact(own) == own else dumps(_redacted_values(json.loads(line))) + "\n")
+    return out
+
+
+def _redacted_values(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted_values(v) for v in value]
+    return value
+
+
+def encode_group(records: Sequence[RunRecord | FindingRecord]) -> list[str]:
+    """The spooled form of each record as one JSON line (with its newline), secrets redacted."""
+    return redact_group([encode_texts(record) for record in records])
+
+
+def _s(value: str | None) -> str:
+    return "null" if value is None else quote(value)
+
+
+def _n(value: float | None) -> str:
+    """A JSON number (null for None, and for NaN and infinities, which JSON cannot hold)."""
+    if value is None or value != value or value in (_INF, -_INF):
+        return "null"
+    return repr(value)
+
+
+_INF = float("inf")
+
+
+def encode(record: RunRecord | FindingRecord, text: Text) -> str:
+    """The spooled form of one record as a JSON line (see the module doc).
+
+    Written as text directly: building the nested lists first and dumping them allocates a
+    container per value for the garbage collector, which cost more than the encoding itself.
+    """
     if isinstance(record, FindingRecord):
         return _finding(record, text)
     draft = record.draft
@@ -101,85 +133,106 @@ def encode(record: RunRecord | FindingRecord, text: Text) -> list[Any]:
         text if capture == "full" else _redacted if capture == "redacted" else _dropped
     )
     if capture == "off":  # no conversation is stored: skip the messages entirely
-        messages: list[list[Any]] = []
+        messages = ""
         index: dict[int, int] = {}
     else:
-        messages = [_message(m, content) for m in r.messages]
+        messages = ",".join([_message(m, content) for m in r.messages])
         index = {id(m): i for i, m in enumerate(r.messages)}
-    spans: list[list[Any]] = []
+    spans: list[str] = []
     for span in draft.spans:
         op = span.op
         started = span.started
         done = span.finished
-        finished: list[Any] | None = None
+        finished = "null"
         if op == A.OP_CHAT:
-            state: list[Any] = [started.model, started.stream, started.messages]
+            stream = "true" if started.stream else "false"
+            state = f"[{quote(started.model)},{stream},{_n(started.messages)}]"
             if done is not None:
                 response = done.response
-                message: Any = None
+                message = "null"
                 if capture != "off":
-                    message = index.get(id(response.message))
-                    if message is None:
-                        message = _message(response.message, content)
+                    at = index.get(id(response.message))
+                    message = str(at) if at is not None else _message(response.message, content)
                 usage = response.usage
-                finished = [
-                    response.model, response.provider_id, response.finish_reason, message,
-                    usage.input_tokens, usage.output_tokens, done.cost,
-                    text(done.error) if done.error else None,
-                ]  # fmt: skip
+                error = _s(text(done.error)) if done.error else "null"
+                finished = (
+                    f"[{_s(response.model)},{_s(response.provider_id)},"
+                    f"{_s(response.finish_reason)},{message},{usage.input_tokens},"
+                    f"{usage.output_tokens},{_n(done.cost)},{error}]"
+                )
         elif op == A.OP_EXECUTE_TOOL:
             call = started.call
-            state = [call.id, call.name, content(call.arguments)]
+            state = f"[{quote(call.id)},{quote(call.name)},{_s(content(call.arguments))}]"
             if done is not None:
                 result = text(done.result) if done.error else content(done.result)
-                finished = [done.error, result]
+                finished = f"[{_s(done.error)},{_s(result)}]"
         else:
             v = started
-            state = [v.guard, v.point, v.outcome, v.action, text(v.reason) if v.reason else None,
-                     v.target]  # fmt: skip
+            reason = _s(text(v.reason)) if v.reason else "null"
+            state = (
+                f"[{quote(v.guard)},{quote(v.point)},{quote(v.outcome)},{quote(v.action)},"
+                f"{reason},{_s(v.target)}]"
+            )
         spans.append(
-            [op, span.span_id, span.parent_id, span.step, span.start, span.end,
-             span.first_chunk, state, finished, _events(span.events, text)]
-        )  # fmt: skip
+            f"[{quote(op)},{quote(span.span_id)},{quote(span.parent_id)},{span.step},"
+            f"{span.start!r},{_n(span.end)},{_n(span.first_chunk)},{state},{finished},"
+            f"{_events(span.events, text)}]"
+        )
     output = r.output
     if output is not None and not isinstance(output, str):
         dump = getattr(output, "model_dump", None)
         output = dumps(dump(mode="json") if dump else output)
-    return [
-        RUN, capture, draft.root_id,
-        [s.run_id, s.agent, s.version, s.model, s.config_hash, s.wall_time, s.t,
-         (content(s.instructions) or "") if s.instructions else ""],
-        record.end,
-        [r.status, r.error_type, text(r.error) if r.error else None,
-         None if output is None else content(output), len(r.steps), r.usage.input_tokens,
-         r.usage.output_tokens, r.cost, r.new_message_index, content(r.prompt)],
-        messages, spans, _events(draft.root_events, text),
-    ]  # fmt: skip
+    instructions = (content(s.instructions) or "") if s.instructions else ""
+    error = _s(text(r.error)) if r.error else "null"
+    usage = r.usage
+    return (
+        f'["r",{quote(capture)},{quote(draft.root_id)},'
+        f"[{quote(s.run_id)},{quote(s.agent)},{quote(s.version)},{quote(s.model)},"
+        f"{quote(s.config_hash)},{s.wall_time!r},{s.t!r},{quote(instructions)}],{record.end!r},"
+        f"[{quote(r.status)},{_s(r.error_type)},{error},"
+        f"{'null' if output is None else _s(content(output))},{len(r.steps)},"
+        f"{usage.input_tokens},{usage.output_tokens},{_n(r.cost)},{r.new_message_index},"
+        f"{_s(content(r.prompt))}],[{messages}],[{','.join(spans)}],"
+        f"{_events(draft.root_events, text)}]\n"
+    )
 
 
-def _message(m: Any, content: Callable[[str], str | None]) -> list[Any]:
+def _message(m: Any, content: Callable[[str], str | None]) -> str:
     role = m.role
     if role == "user":
-        return ["u", content(m.content)]
+        return f'["u",{_s(content(m.content))}]'
     if role == "assistant":
-        calls = [[c.id, c.name, content(c.arguments)] for c in m.tool_calls]
-        return ["a", content(m.text) if m.text else None, calls]
-    return ["t", m.call_id, content(m.content)]
+        calls = ",".join(
+            [f"[{quote(c.id)},{quote(c.name)},{_s(content(c.arguments))}]" for c in m.tool_calls]
+        )
+        return f'["a",{_s(content(m.text)) if m.text else "null"},[{calls}]]'
+    return f'["t",{quote(m.call_id)},{_s(content(m.content))}]'
 
 
-def _events(events: list[ev.LayerEvent] | None, text: Text) -> list[list[Any]] | None:
+def _events(events: list[ev.LayerEvent] | None, text: Text) -> str:
     if not events:
-        return None
-    return [[e.layer, e.model, text(e.message), e.attempt, e.state, e.t] for e in events]
+        return "null"
+    return (
+        "["
+        + ",".join(
+            [
+                f"[{quote(e.layer)},{quote(e.model)},{quote(text(e.message))},{e.attempt},"
+                f"{_s(e.state)},{e.t!r}]"
+                for e in events
+            ]
+        )
+        + "]"
+    )
 
 
-def _finding(record: FindingRecord, text: Text) -> list[Any]:
+def _finding(record: FindingRecord, text: Text) -> str:
     e = record.event
     evidence = None  # may quote the run's content: follows the capture mode
     if e.evidence and record.capture != "off":
         evidence = text(dumps(e.evidence)) if record.capture == "full" else REDACTED
     message = text(e.message) if e.message else None  # a diagnostic, kept in every mode
-    return [
-        FINDING, record.capture, record.wall, record.span_id, e.run_id, e.agent, e.monitor,
-        e.severity, message, evidence,
-    ]  # fmt: skip
+    return (
+        f'["f",{quote(record.capture)},{record.wall!r},{quote(record.span_id)},'
+        f"{quote(e.run_id)},{quote(e.agent)},{quote(e.monitor)},{quote(e.severity)},"
+        f"{_s(message)},{_s(evidence)}]\n"
+    )
