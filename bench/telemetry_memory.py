@@ -88,6 +88,7 @@ def peak_rss(home: Path, runs: int) -> list[tuple[str, ...]]:
 
 
 def writers(home: Path, n: int, runs: int) -> list[tuple[str, ...]]:
+    home.mkdir(parents=True, exist_ok=True)
     go = home / "go"
     body = f"""
         agent.on_event(telemetry.event_handler())
