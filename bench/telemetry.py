@@ -119,41 +119,51 @@ def otel_sdk_spans_per_second(n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _rate(spans: int, seconds: float) -> float:
+    return spans / max(seconds, 1e-9)
+
+
 def bench_ingest(root: Path, runs: int) -> list[tuple[str, ...]]:
+    """Both stages timed by the wall clock and by the process's CPU time (all threads; LanceDB
+    commits on its own threads), so a loaded machine shows in the gap between the two."""
     records = record_runs(runs)
     spans = 4 * runs
-    spooled, ingested = [], []
+    spooled: list[tuple[float, float]] = []
+    ingested: list[tuple[float, float]] = []
+    wall, cpu = time.perf_counter, time.process_time
     for attempt in range(3):
         uri = fresh_store(root, f"ingest-{attempt}")
         telemetry.open(uri)  # LanceDB imported, tables made: time the work, not the imports
         spool = telemetry_spool.Spool(telemetry_settings.current(), start=False)
         gc.collect()
-        t0 = time.perf_counter()
+        t0, c0 = wall(), cpu()
         for record in records:
             spool.submit(record)
         assert spool.flush(600)
-        spooled.append(spans / (time.perf_counter() - t0))
+        spooled.append((_rate(spans, wall() - t0), _rate(spans, cpu() - c0)))
         ingester = telemetry_ingest.Ingester(uri)
         gc.collect()
-        t0 = time.perf_counter()
+        t0, c0 = wall(), cpu()
         assert ingester.drain() == runs
-        ingested.append(spans / (time.perf_counter() - t0))
+        ingested.append((_rate(spans, wall() - t0), _rate(spans, cpu() - c0)))
         assert ingester.spans == spans
-    spool_rate, ingest_rate = statistics.median(spooled), statistics.median(ingested)
-    both = min(spool_rate, ingest_rate)
-    serial = 1 / (1 / spool_rate + 1 / ingest_rate)
     sdk = otel_sdk_spans_per_second(spans)
-    return [
-        ("spool: runs → spool file (recording process)", fmt(spool_rate, 0),
-         f"{spool_rate / sdk:.2f}×", ""),
-        ("worker: spool → LanceDB (ingest process)", fmt(ingest_rate, 0),
-         f"{ingest_rate / sdk:.2f}×", ""),
-        ("spans → LanceDB, pipelined (the slower stage)", fmt(both, 0), f"{both / sdk:.2f}×",
-         "≥ 130,000 (100k + 30 %)"),
-        ("spans → LanceDB, both stages in one process", fmt(serial, 0), f"{serial / sdk:.2f}×",
-         ""),
-        ("OpenTelemetry SDK spans, no export (baseline)", fmt(sdk, 0), "1.00×", ""),
-    ]  # fmt: skip
+    rows = []
+    for label, rates in (
+        ("spool: runs → spool file (recording process)", spooled),
+        ("worker: spool → LanceDB (ingest process)", ingested),
+    ):
+        by_wall = statistics.median(r[0] for r in rates)
+        by_cpu = statistics.median(r[1] for r in rates)
+        rows.append((label, fmt(by_wall, 0), fmt(by_cpu, 0), f"{by_wall / sdk:.2f}×", ""))
+    both_wall = min(float(rows[0][1].replace(",", "")), float(rows[1][1].replace(",", "")))
+    both_cpu = min(float(rows[0][2].replace(",", "")), float(rows[1][2].replace(",", "")))
+    rows.append(
+        ("spans → LanceDB, pipelined (the slower stage)", fmt(both_wall, 0), fmt(both_cpu, 0),
+         f"{both_wall / sdk:.2f}×", "≥ 130,000 (100k + 30 %)")
+    )  # fmt: skip
+    rows.append(("OpenTelemetry SDK spans, no export (baseline)", fmt(sdk, 0), "", "1.00×", ""))
+    return rows
 
 
 # --- 2. per-run overhead ------------------------------------------------------------------------
@@ -503,7 +513,8 @@ def main() -> None:
         if "1" in args.parts:
             rows = bench_ingest(root, ingest_runs)
             print(f"\n1. Ingest: {ingest_runs * 4:,} spans of {ingest_runs:,} runs, {load()}\n")
-            print(table(("path", "spans/s", "× baseline", "target"), rows))
+            headers = ("path", "spans/s (wall)", "spans/s (CPU)", "× baseline", "target")
+            print(table(headers, rows))
 
         if "2" in args.parts:
             rows = bench_overhead(root, overhead_runs)

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -102,6 +104,11 @@ class Ingester:
         self.records = 0
         self.spans = 0
         self._conn: Connection | None = None
+        self._cursor: dict[str, int] = dict(self.state["offsets"])
+        """How far reading got (ahead of `offsets` while a group is being appended)."""
+        self._lock = threading.Lock()  # the state, shared with the appending thread
+        self._appending: threading.Thread | None = None
+        self._failure: BaseException | None = None
 
     @property
     def conn(self) -> Connection:
@@ -132,9 +139,9 @@ class Ingester:
         """Up to `limit` unread records and the file ranges they came from."""
         records: list[list[Any]] = []
         ranges: dict[str, list[int]] = {}
-        offsets = self.state["offsets"]
+        cursor = self._cursor
         for key, path, _finished in self._files():
-            start = offsets.get(key, 0)
+            start = cursor.get(key, 0)
             try:
                 with open(path, "rb") as f:
                     f.seek(start)
@@ -153,6 +160,7 @@ class Ingester:
                     log.warning("agentnb telemetry: skipped a damaged line in %s", path)
             if end:
                 ranges[key] = [start, start + end]
+                cursor[key] = start + end
             if len(records) >= limit:
                 break
         return records, ranges
@@ -161,8 +169,10 @@ class Ingester:
         """Remove a spool file whose writer is gone and whose every line is ingested."""
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
-        self.state["offsets"].pop(key, None)
-        self._save()
+        with self._lock:
+            self.state["offsets"].pop(key, None)
+            self._cursor.pop(key, None)
+            self._save()
 
     def _save(self) -> None:
         path = os.path.join(self.dir, "state.json")
@@ -173,27 +183,72 @@ class Ingester:
 
     # --- ingesting ---------------------------------------------------------------------------
     def step(self) -> int:
-        """Ingest up to `_CHUNK` records; the number ingested (0: the spool is drained)."""
-        if self.state["inflight"]:
+        """Read and build up to `_CHUNK` records and start appending them (on a thread, while the
+        next group is built: LanceDB releases the GIL). The number read; 0 when the spool is
+        drained, after the last group's append finished."""
+        with _no_gc():
+            return self._step()
+
+    def _step(self) -> int:
+        if self.state["inflight"] and self._appending is None:
             self._recover()
         records, ranges = self._read(_CHUNK)
         if not ranges:
+            self.finish()
             return 0
-        self.state["inflight"] = ranges
-        self._save()
-        self._append(records)
-        for key, (_, end) in ranges.items():
-            self.state["offsets"][key] = end
-        self.state["inflight"] = {}
-        self._save()
-        self.records += len(records)
+        with self._lock:
+            inflight = self.state["inflight"]
+            for key, (start, end) in ranges.items():
+                inflight[key] = [inflight[key][0] if key in inflight else start, end]
+            self._save()
+        batch = build_batch(records)
+        tables = batch.tables(self.conn.embedder)
+        self.finish()
+        self._appending = threading.Thread(
+            target=self._append_group,
+            args=(tables, ranges, len(records), batch.span_count),
+            name="agentnb-ingest-append",
+        )
+        self._appending.start()
         return max(1, len(records))
+
+    def finish(self) -> None:
+        """Wait for the group being appended; raise what made its append fail."""
+        thread, self._appending = self._appending, None
+        if thread is not None:
+            thread.join()
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            self._cursor = dict(self.state["offsets"])  # re-read from what is stored
+            raise failure
+
+    def _append_group(
+        self, tables: dict[str, Any], ranges: dict[str, list[int]], records: int, spans: int
+    ) -> None:
+        try:
+            self._append_tables(tables)
+            with self._lock:
+                inflight = self.state["inflight"]
+                for key, (_, end) in ranges.items():
+                    self.state["offsets"][key] = end
+                    if key in inflight and inflight[key][1] <= end:
+                        del inflight[key]
+                    elif key in inflight:
+                        inflight[key][0] = end
+                self._save()
+            self.records += records
+            self.spans += spans
+        except BaseException as exc:  # raised on the ingesting thread by finish()
+            self._failure = exc
 
     def drain(self) -> int:
         """Ingest everything in the spool; the number of records ingested."""
         before = self.records
-        while self.step():
-            pass
+        try:
+            while self.step():
+                pass
+        finally:
+            self.finish()
         self._cleanup()
         return self.records - before
 
@@ -211,18 +266,21 @@ class Ingester:
                 self._forget(key, path)
 
     def _append(self, records: list[list[Any]]) -> None:
-        if not records:
-            return
-        batch = build_batch(records)
-        tables = batch.tables(self.conn.embedder)
+        """Append the rows of `records` now (on this thread)."""
+        if records:
+            batch = build_batch(records)
+            self._append_tables(batch.tables(self.conn.embedder))
+            self.spans += batch.span_count
+
+    def _append_tables(self, tables: dict[str, Any]) -> None:
         appends = self.state["appends"]
         for name in _ORDER:
             data = tables.get(name)
             if data is None:
                 continue
             _retrying(self.conn.table(name).add, data, what=f"appending to {name!r}")
-            appends[name] = appends.get(name, 0) + 1
-        self.spans += batch.span_count
+            with self._lock:
+                appends[name] = appends.get(name, 0) + 1
 
     def _recover(self) -> None:
         """Finish the group a killed ingestion left in flight, without storing a run twice."""
@@ -262,10 +320,12 @@ class Ingester:
                 "agentnb telemetry: %d of %d records of an interrupted ingestion were already "
                 "stored", len(records) - len(todo), len(records),
             )  # fmt: skip
-        for key, (_, end) in ranges.items():
-            self.state["offsets"][key] = max(end, self.state["offsets"].get(key, 0))
-        self.state["inflight"] = {}
-        self._save()
+        with self._lock:
+            for key, (_, end) in ranges.items():
+                self.state["offsets"][key] = max(end, self.state["offsets"].get(key, 0))
+            self.state["inflight"] = {}
+            self._save()
+        self._cursor = dict(self.state["offsets"])
 
     def _present(self, table: str, column: str, ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -281,6 +341,7 @@ class Ingester:
         when `idle`; all tables when `force`), build due indexes, apply retention."""
         if self.uri.startswith("db://"):  # LanceDB Cloud compacts and indexes by itself
             return
+        self.finish()  # never compact while this process appends
         m = self.maintenance()
         appends = self.state["appends"]
         least = 1 if idle else int(m["compact_every"])
@@ -302,8 +363,10 @@ class Ingester:
                 scalar_rows=int(m["scalar_index_rows"]),
                 vector_rows=int(m["vector_index_rows"]),
             )
-            appends[name] = 0
-        self._save()
+            with self._lock:
+                appends[name] = 0
+        with self._lock:
+            self._save()
 
     def maintenance(self) -> dict[str, Any]:
         """The maintenance settings the writers left (`maintenance.json`), else this process's."""
@@ -320,6 +383,20 @@ class Ingester:
                 "vector_index_rows": s.vector_index_rows,
                 "retention": None,
             }
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The garbage collector paused while a group is decoded and built: its lists are acyclic
+    and freed with the group, and collections triggered by their allocations would traverse
+    every one of them again (they took more time than the decoding itself)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _retrying(action: Callable[..., object], *args: Any, what: str) -> None:
@@ -471,6 +548,8 @@ def _serve(ingester: Ingester, idle: float) -> int:
     while True:
         try:
             got = ingester.step()
+            if not got and not maintained:  # drained (the last append finished): compact
+                ingester.maintain()
         except Exception:
             log.exception("ingesting %s failed; retrying in 1 s", ingester.uri)
             time.sleep(1.0)
@@ -479,17 +558,19 @@ def _serve(ingester: Ingester, idle: float) -> int:
         if got:
             last_work = now
             maintained = False
-            with contextlib.suppress(Exception):
-                ingester.maintain()
             continue
         quiet = now - last_work
-        if not maintained and quiet >= _IDLE_MAINTENANCE:
+        if (
+            quiet >= _IDLE_MAINTENANCE
+            and ingester.state["appends"]
+            and any(ingester.state["appends"].values())
+        ):
             try:
                 ingester._cleanup()
                 ingester.maintain(idle=True)
             except Exception:
                 log.exception("maintaining %s failed", ingester.uri)
-            maintained = True
+        maintained = True
         if quiet >= idle:
             ingester._cleanup()
             return 0
