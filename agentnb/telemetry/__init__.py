@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from agentnb.telemetry.recorder import Recorder
 from agentnb.telemetry.schema import SCHEMA_VERSION
 from agentnb.telemetry.settings import CaptureMode, Settings, configure
-from agentnb.telemetry.spool import flush, shutdown
+from agentnb.telemetry.spool import shutdown
 
 if TYPE_CHECKING:
     from agentnb.telemetry.embed import (
@@ -103,6 +103,18 @@ def open(uri: str | None = None, *, embedder: Embedder | None = None) -> Store:
     from agentnb.telemetry.store import open_store
 
     return open_store(uri, embedder=embedder)
+
+
+def flush(timeout: float = 60.0) -> bool:
+    """Make every run recorded so far visible in the store's tables now (there is no need to
+    call this: queries do it first). Writes this process's queued runs to the spool and ingests
+    the spool, which imports LanceDB here; False if `timeout` was hit."""
+    from agentnb.telemetry import ingest, spool
+
+    if not spool.flush(timeout):
+        return False
+    own = spool.active()
+    return ingest.drain(own.uri if own is not None else None, timeout=timeout)
 
 
 def event_handler(*, capture: CaptureMode | None = None) -> Recorder:

@@ -446,7 +446,7 @@ def drain(
     line) if the bound was hit.
     """
     uri = resolve_uri(uri)
-    own = spool._spool
+    own = spool.active()
     if own is not None and own.uri == uri:
         own.flush(timeout)
     directory = spool.spool_dir(uri)

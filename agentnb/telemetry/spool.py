@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Spool",
+    "active",
     "ensure_worker",
     "flush",
     "get",
@@ -369,6 +370,11 @@ def _start() -> Spool:
         if _spool is None:
             _spool = Spool(current())
         return _spool
+
+
+def active() -> Spool | None:
+    """This process's spool, if a run was recorded since the last settings change."""
+    return _spool
 
 
 def submit(record: RunRecord | FindingRecord) -> None:

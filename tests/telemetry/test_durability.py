@@ -350,7 +350,6 @@ def test_recording_loads_no_lancedb_pyarrow_or_pandas(tmp_path: Path) -> None:
         """
         import json
         ids = [agent.run_sync("12.5 dollars in GBP?").trace_id for _ in range(200)]
-        telemetry.flush()
         heavy = sorted(m for m in ("lancedb", "pyarrow", "pandas") if m in sys.modules)
         print(json.dumps({"heavy": heavy, "ids": ids}))
         """,
