@@ -534,12 +534,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     directory = spool.spool_dir(args.uri)
-    with _locked(directory, _LOCK_WAIT) as mine:
-        if not mine:
-            return 0  # another worker serves this store
-        with open(os.path.join(directory, "worker.pid"), "w", encoding="utf-8") as f:
-            f.write(str(os.getpid()))
-        return _serve(Ingester(args.uri), args.idle)
+    try:
+        with _locked(directory, _LOCK_WAIT) as mine:
+            if not mine:
+                return 0  # another worker serves this store
+            with open(os.path.join(directory, "worker.pid"), "w", encoding="utf-8") as f:
+                f.write(str(os.getpid()))
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(directory, "worker.starting"))
+            return _serve(Ingester(args.uri), args.idle)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(directory, "worker.starting"))
 
 
 def _serve(ingester: Ingester, idle: float) -> int:

@@ -74,13 +74,13 @@ _SYNC_PERIOD = 1.0
 """Seconds between two `fsync`s of a spool file that was written to."""
 _SPAWN_AFTER = 1.0
 """Seconds spooled runs may wait un-ingested before this process starts an ingest worker."""
+_STARTING_FOR = 60.0
+"""Seconds a started worker may take to take the lock before another start is tried."""
 _ROTATE_BYTES = 64 << 20
 _EXIT_BOUND = 10.0
 """Seconds the exit (or SIGTERM) flush may take before it gives up and says what was pending."""
 
 _spool: Spool | None = None
-_started: list[subprocess.Popen[bytes]] = []
-"""Workers this process started (kept, so each is reaped when it exits)."""
 _lock = threading.Lock()
 _exited = False
 """Set once the exit flush ran: later records (monitor findings drained at exit) are written
@@ -342,17 +342,26 @@ def ensure_worker(uri: str) -> None:
     if worker_running(directory):
         return
     os.makedirs(directory, exist_ok=True)
-    _started[:] = [p for p in _started if p.poll() is None]  # reap the workers that exited
-    with open(os.path.join(directory, "worker.log"), "ab") as log_file:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "agentnb.telemetry.ingest", uri],
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=log_file,
-            start_new_session=True,  # not killed with the kernel's process group
-            close_fds=True,
-        )
-    _started.append(worker)
+    # One start at a time across processes: a worker takes a few seconds to import and lock.
+    starting = os.path.join(directory, "worker.starting")
+    try:
+        if time.time() - os.path.getmtime(starting) < _STARTING_FOR:
+            return
+        os.remove(starting)  # a start that never got the lock (killed while importing)
+    except FileNotFoundError:
+        pass
+    try:
+        os.close(os.open(starting, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return  # another process is starting one right now
+    # Started in the background by a shell that exits at once: the worker is nobody's child
+    # here (no zombie, no process handle to reap), in a session of its own (a kernel's
+    # interrupt or its process group's end do not reach it).
+    subprocess.run(
+        ["/bin/sh", "-c", 'exec "$0" -m agentnb.telemetry.ingest "$1" </dev/null >>"$2" 2>&1 &',
+         sys.executable, uri, os.path.join(directory, "worker.log")],
+        check=False, start_new_session=True, close_fds=True, timeout=30,
+    )  # fmt: skip
 
 
 # --- the process's spool -----------------------------------------------------------------------
