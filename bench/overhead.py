@@ -7,7 +7,7 @@ Completions protocol. All variants are measured in this one process, interleaved
 
     .venv/bin/python bench/overhead.py               # both tables (about 30 s on 2 cores)
     .venv/bin/python bench/overhead.py --quick       # a smoke run
-    .venv/bin/python bench/overhead.py --only inproc # or: --only http
+    .venv/bin/python bench/overhead.py --only inproc # or: --only http, --only telemetry
 
 Needs the bench extras: pip install -e ".[bench,openai]".
 """
@@ -21,6 +21,7 @@ os.environ["AGENTNB_TELEMETRY"] = "off"  # before agentnb is imported: nothing m
 import argparse
 import asyncio
 import json
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -169,6 +170,54 @@ def inproc_variants() -> tuple[list[Variant], Variant]:
     ], floor
 
 
+# ---------------------------------------------------------------------------- telemetry
+
+
+def telemetry_variants(home: str) -> list[Variant]:
+    """agentnb's `run_sync` with telemetry off and on (the default: the recorder and the spool
+    writing to a store in `home`). The spool's thread writes in groups every 20 ms: its CPU time
+    lands on whichever run it overlaps, so the report uses means for CPU, not medians."""
+    from agentnb import telemetry
+
+    os.environ["AGENTNB_HOME"] = home
+    os.environ["AGENTNB_INGEST_WORKER"] = "off"  # the worker is another process: not timed here
+    off = agentnb_inproc()
+    on = agentnb_inproc()
+    on.on_event(telemetry.event_handler())
+
+    def run_off() -> None:
+        assert off.run_sync(PROMPT).output == FINAL
+
+    def run_on() -> None:
+        assert on.run_sync(PROMPT).output == FINAL
+
+    return [
+        Variant("agentnb run_sync, telemetry off", run_off),
+        Variant("agentnb run_sync, telemetry on (default)", run_on),
+    ]
+
+
+def report_telemetry(variants: list[Variant]) -> None:
+    off, on = variants
+    rows = []
+    wall_off, wall_on = median_us(off), median_us(on)
+    cpu_off = statistics.fmean(off.cpu) * 1e6
+    cpu_on = statistics.fmean(on.cpu) * 1e6
+    print("\nTelemetry: one tool call, two model turns (FunctionModel), run_sync")
+    header = f"  {'variant':<42} {'wall µs (median)':>17} {'CPU µs (mean, all threads)':>27}"
+    print(header)
+    for v, wall, cpu in ((off, wall_off, cpu_off), (on, wall_on, cpu_on)):
+        rows.append(f"  {v.name:<42} {wall:17.1f} {cpu:27.1f}")
+    print("\n".join(rows))
+    added = wall_on - wall_off
+    ratio = cpu_on / cpu_off
+    print(
+        f"  telemetry adds {added:.1f} µs wall per run  ≤ 100 µs: {verdict(added <= 100)}\n"
+        f"  CPU on/off {ratio:.2f}×  ≤ 1.3×: {verdict(ratio <= 1.3)}"
+        f"  (wall on/off {wall_on / wall_off:.2f}×; run-by-run {paired_ratio(on, off):.2f}×)"
+    )
+
+
 # ---------------------------------------------------------------------------- over HTTP
 
 TOOL_SCHEMA: Any = {
@@ -303,22 +352,33 @@ def report_http(variants: list[Variant], floor: Variant) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", choices=("inproc", "http"))
+    parser.add_argument("--only", choices=("inproc", "http", "telemetry"))
     parser.add_argument("--runs", type=int, default=3000, help="in-process runs per variant")
     parser.add_argument("--http-runs", type=int, default=300, help="HTTP runs per variant")
     parser.add_argument("--no-extras", action="store_true", help="HTTP: skip the frameworks")
     parser.add_argument("--quick", action="store_true", help="few runs, to check the script")
     args = parser.parse_args()
     runs, http_runs = (100, 20) if args.quick else (args.runs, args.http_runs)
-    print(environment(*PACKAGES))
+    print(environment(*(PACKAGES if args.only != "telemetry" else ("agentnb", "pydantic"))))
     busy_at_start = os.getloadavg()[0] > (os.cpu_count() or 1)
     started = time.perf_counter()
     loop = asyncio.new_event_loop()
-    if args.only != "http":
+    if args.only in (None, "inproc"):
         variants, floor = inproc_variants()
         measure(variants, loop=loop, runs=runs, batch=20, warmup=min(200, runs))
         report_inproc(variants, floor)
-    if args.only != "inproc":
+    if args.only in (None, "telemetry"):
+        import shutil
+        import tempfile
+
+        home = tempfile.mkdtemp(prefix="agentnb-bench-overhead-")
+        try:
+            variants = telemetry_variants(home)
+            measure(variants, loop=loop, runs=runs, batch=50, warmup=min(200, runs))
+            report_telemetry(variants)
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+    if args.only in (None, "http"):
         from tests.wire_server import WireServer
 
         with WireServer() as server:

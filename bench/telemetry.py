@@ -1,11 +1,13 @@
 """What telemetry costs and how the store holds up: ingest, per-run overhead, queries at 1M spans.
 
-1. **Ingest**: 10,000 recorded one-tool runs (40,000 spans) handed to the background writer at
-   once; the time until they are committed (rows built, secrets checked, runs embedded, Arrow
-   tables appended to LanceDB). Baseline: the same number of spans made with the OpenTelemetry
-   SDK (start, attributes, end; no export at all), what instrumenting per span would cost.
+1. **Ingest**: 10,000 recorded one-tool runs (40,000 spans) in two stages, as they run in two
+   processes: the recording process's spool (encoded, secrets checked, appended to the spool
+   file), and the ingest worker (spool read, rows built, runs embedded, Arrow tables appended to
+   LanceDB). The two run side by side, so the pipeline sustains the slower stage's rate.
+   Baseline: the same number of spans made with the OpenTelemetry SDK (start, attributes, end;
+   no export at all), what instrumenting per span would cost.
 2. **Per run**: one tool call, two model turns (4 spans), a Python function playing the model;
-   the same agent with telemetry off and on (recorder subscribed, real background writer to a
+   the same agent with telemetry off and on (recorder subscribed, real spool to a
    temporary store), interleaved rounds. The difference of the medians is what telemetry adds.
 3. **At 1,000,000 stored spans** (generated directly as Arrow batches from real recorded rows,
    250,000 runs of 4 spans, each run row embedded): `runs()` filtered by agent and status,
@@ -52,8 +54,9 @@ from _common import Variant, environment, load, measure, median_us, table
 
 from agentnb import Agent, FunctionModel, telemetry, tool, tool_call
 from agentnb.models import ModelRequest
+from agentnb.telemetry import ingest as telemetry_ingest
 from agentnb.telemetry import settings as telemetry_settings
-from agentnb.telemetry import writer as telemetry_writer
+from agentnb.telemetry import spool as telemetry_spool
 from agentnb.telemetry.recorder import FindingRecord, Recorder, RunRecord
 from agentnb.telemetry.records import CLUSTER
 
@@ -122,27 +125,51 @@ def otel_sdk_spans_per_second(n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _rate(spans: int, seconds: float) -> float:
+    return spans / max(seconds, 1e-9)
+
+
 def bench_ingest(root: Path, runs: int) -> list[tuple[str, ...]]:
+    """Both stages timed by the wall clock and by the process's CPU time (all threads; LanceDB
+    commits on its own threads), so a loaded machine shows in the gap between the two."""
     records = record_runs(runs)
     spans = 4 * runs
-    rates = []
+    spooled: list[tuple[float, float]] = []
+    ingested: list[tuple[float, float]] = []
+    wall, cpu = time.perf_counter, time.process_time
     for attempt in range(3):
-        fresh_store(root, f"ingest-{attempt}")
-        writer = telemetry_writer.get()
-        writer.flush()  # connected, LanceDB imported: time the work, not the imports
+        uri = fresh_store(root, f"ingest-{attempt}")
+        telemetry.open(uri)  # LanceDB imported, tables made: time the work, not the imports
+        spool = telemetry_spool.Spool(telemetry_settings.current(), start=False)
         gc.collect()
-        t0 = time.perf_counter()
+        t0, c0 = wall(), cpu()
         for record in records:
-            writer.submit(record)
-        assert writer.flush(600)
-        rates.append(spans / (time.perf_counter() - t0))
-        assert writer.spans_written == spans, writer.last_error
-    rate = statistics.median(rates)
+            spool.submit(record)
+        assert spool.flush(600)
+        spooled.append((_rate(spans, wall() - t0), _rate(spans, cpu() - c0)))
+        ingester = telemetry_ingest.Ingester(uri)
+        gc.collect()
+        t0, c0 = wall(), cpu()
+        assert ingester.drain() == runs
+        ingested.append((_rate(spans, wall() - t0), _rate(spans, cpu() - c0)))
+        assert ingester.spans == spans
     sdk = otel_sdk_spans_per_second(spans)
-    return [
-        ("spans → LanceDB (writer, median of 3)", fmt(rate, 0), f"{rate / sdk:.2f}×", "≥ 100,000"),
-        ("OpenTelemetry SDK spans, no export (baseline)", fmt(sdk, 0), "1.00×", ""),
-    ]
+    rows = []
+    for label, rates in (
+        ("spool: runs → spool file (recording process)", spooled),
+        ("worker: spool → LanceDB (ingest process)", ingested),
+    ):
+        by_wall = statistics.median(r[0] for r in rates)
+        by_cpu = statistics.median(r[1] for r in rates)
+        rows.append((label, fmt(by_wall, 0), fmt(by_cpu, 0), f"{by_wall / sdk:.2f}×", ""))
+    both_wall = min(float(rows[0][1].replace(",", "")), float(rows[1][1].replace(",", "")))
+    both_cpu = min(float(rows[0][2].replace(",", "")), float(rows[1][2].replace(",", "")))
+    rows.append(
+        ("spans → LanceDB, pipelined (the slower stage)", fmt(both_wall, 0), fmt(both_cpu, 0),
+         f"{both_wall / sdk:.2f}×", "≥ 130,000 (100k + 30 %)")
+    )  # fmt: skip
+    rows.append(("OpenTelemetry SDK spans, no export (baseline)", fmt(sdk, 0), "", "1.00×", ""))
+    return rows
 
 
 # --- 2. per-run overhead ------------------------------------------------------------------------
@@ -505,43 +532,37 @@ def _fragments_run(root: Path, name: str, runs: int, *, commit_each: bool) -> di
     uri = fresh_store(root, name)
     agent = fx_agent()
     agent.on_event(telemetry.event_handler())
-    writer = telemetry_writer.get()
-    conn = writer.connection()
+    store = telemetry.open(uri)
+    conn = store._conn
     most = {"spans": 0, "runs": 0}
     t0 = time.perf_counter()
     for i in range(runs):
         agent.run_sync(f"How much is {i} dollars in GBP?")
         if commit_each:
-            writer.flush()
-        if i % 50 == 0:  # sampled without flushing: the commits stay the writer's own
+            telemetry_ingest.drain(uri)
+        if i % 50 == 0:  # a notebook querying now and then: ingests what waits
+            telemetry_ingest.drain(uri)
             seen = conn.fragments()
             most = {k: max(most[k], seen[k]) for k in most}
     elapsed = time.perf_counter() - t0
-    telemetry.flush()
+    rows = store.info()["rows"]
     end = conn.fragments()
-    rows = telemetry.open(uri).info()["rows"]
     assert rows["runs"] == runs, rows
-    return {
-        "elapsed": elapsed,
-        "commits": dict(writer.commits),
-        "most": {k: max(most[k], end[k]) for k in most},
-        "end": end,
-    }
+    return {"elapsed": elapsed, "most": {k: max(most[k], end[k]) for k in most}, "end": end}
 
 
 def bench_fragments(root: Path, runs: int, worst: int) -> list[tuple[str, ...]]:
-    """`runs` runs one after another through the normal path (the writer batches them), and
-    `worst` runs each committed on its own (a flush after every run, one fragment each)."""
+    """`runs` runs one after another through the normal path (ingested every 50 runs), and
+    `worst` runs each ingested on its own (a drain after every run, one fragment each)."""
     out = []
     for label, n, each in (
         (f"{runs:,} runs", runs, False),
         (f"{worst:,} runs, commit each", worst, True),
     ):
         r = _fragments_run(root, f"fragments-{n}-{each}", n, commit_each=each)
-        c, m, e = r["commits"], r["most"], r["end"]
+        m, e = r["most"], r["end"]
         out += [
             (f"{label}: time", f"{r['elapsed']:.1f} s", f"{n / r['elapsed']:,.0f} runs/s"),
-            (f"{label}: appends (a fragment each)", f"{c['spans']}, {c['runs']}", ""),
             (f"{label}: most fragments at once", f"{m['spans']}, {m['runs']}", "bounded"),
             (f"{label}: fragments at the end", f"{e['spans']}, {e['runs']}", ""),
         ]
@@ -570,7 +591,8 @@ def main() -> None:
         if "1" in args.parts:
             rows = bench_ingest(root, ingest_runs)
             print(f"\n1. Ingest: {ingest_runs * 4:,} spans of {ingest_runs:,} runs, {load()}\n")
-            print(table(("path", "spans/s", "× baseline", "target"), rows))
+            headers = ("path", "spans/s (wall)", "spans/s (CPU)", "× baseline", "target")
+            print(table(headers, rows))
 
         if "2" in args.parts:
             rows = bench_overhead(root, overhead_runs)

@@ -1,10 +1,10 @@
 """The LanceDB side of the store: connect, create tables, check the schema version, maintain.
 
-One `Connection` per store URI per process, shared by the background writer and every `Store`
-opened on that URI, so a query sees this process's writes at once; other processes' commits are
-seen on the next query (`read_consistency_interval=0`: one manifest check, ~free on local disk).
+One `Connection` per store URI per process, shared by the ingestion and every `Store` opened on
+that URI, so a query sees what it ingested at once; other processes' commits are seen on the next
+query (`read_consistency_interval=0`: one manifest check, ~free on local disk).
 
-Imports lancedb and pyarrow: only the writer thread and `telemetry.open()` load this module.
+Imports lancedb and pyarrow: only the ingest worker and `telemetry.open()` load this module.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from agentnb.telemetry.embed import Embedder, HashedNgramEmbedder
 if TYPE_CHECKING:
     from lancedb.table import Table
 
-__all__ = ["Connection", "SchemaMismatch", "connection"]
+__all__ = ["Connection", "SchemaMismatch", "StoreDamaged", "connection"]
 
 log = logging.getLogger("agentnb.telemetry")
 
@@ -51,6 +51,10 @@ _lock = threading.Lock()
 
 class SchemaMismatch(UserError):
     """The store was written by another agentnb schema version or another embedder."""
+
+
+class StoreDamaged(UserError):
+    """A table the store's metadata says exists is missing (deleted or moved by hand)."""
 
 
 def connection(uri: str, embedder: Embedder | None = None) -> Connection:
@@ -95,6 +99,8 @@ class Connection:
                 S.MIGRATIONS[step](self.db)
         names = stored.get("embedder", [])
         self.embedder = _choose_embedder(uri, embedder, names[-1] if names else None)
+        if version > 0:  # an existing store: its tables must all be there
+            self._check_tables()
         for name in DATA_TABLES:
             self._table(name, dim=self.embedder.dim)
         self._check_dim()
@@ -113,6 +119,27 @@ class Connection:
 
     def table(self, name: str) -> Table:
         return self.tables[name]
+
+    def _check_tables(self) -> None:
+        """Never recreate, empty, a table of an existing store: its runs' other rows would be
+        orphaned and the loss silent."""
+        present: set[str] = set()
+        token = None
+        while True:
+            page = self.db.list_tables(page_token=token)
+            present.update(page.tables)
+            token = page.page_token
+            if not token:
+                break
+        missing = [name for name in DATA_TABLES if name not in present]
+        if missing:
+            where = ", ".join(f"{self.uri}/{name}.lance" for name in missing)
+            raise StoreDamaged(
+                f"the telemetry store at {self.uri} is damaged: table(s) {', '.join(missing)} "
+                f"missing ({where}), though the store's metadata says they existed. Restore "
+                f"them from a backup, or move the store aside (e.g. mv {self.uri} "
+                f"{self.uri}.damaged) to start a new one; agentnb will not recreate them empty"
+            )
 
     def _check_dim(self) -> None:
         field = self.tables[S.RUNS].schema.field("vector")

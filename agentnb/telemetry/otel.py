@@ -20,8 +20,8 @@ the same trace instead of floating in separate traces. agentnb's store and `stat
 calls only from agentnb's own records (never from spans other libraries emit), so a call is
 counted once no matter who else traces it.
 
-This module imports the OpenTelemetry SDK; it is loaded on the writer thread, and by the recorder
-only when the OpenTelemetry API is already imported.
+This module imports the OpenTelemetry SDK; it is loaded by the spool when spans are exported, and
+by the recorder only when the OpenTelemetry API is already imported.
 """
 
 from __future__ import annotations

@@ -2,25 +2,30 @@
 
 This is the only telemetry code on a run's hot path, so it does as little as possible: it keeps
 references to the events (no JSON, no redaction, no copies) and the `perf_counter` times, and hands
-the finished run to the background writer, which builds the span rows, redacts and exports.
-Importing it loads only the standard library.
+the finished run to the spool (`spool.submit`), which writes it to local disk for the ingest
+worker to turn into rows. Importing it loads only the standard library.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agentnb import semconv as A
-from agentnb.telemetry.settings import CaptureMode, resolve_capture
+from agentnb.telemetry.records import (
+    FindingRecord,
+    RunDraft,
+    RunRecord,
+    SpanDraft,
+    new_span_id,
+    root_span_id,
+)
+from agentnb.telemetry.settings import CaptureMode, global_provider_set, resolve_capture
 
 if TYPE_CHECKING:
     from agentnb import events as ev
-    from agentnb.agents.result import RunResult
 
 __all__ = [
     "FindingRecord",
@@ -37,114 +42,11 @@ log = logging.getLogger("agentnb.telemetry")
 _MAX_OPEN_RUNS = 10_000
 
 
-def new_span_id() -> str:
-    return f"{random.getrandbits(64) or 1:016x}"
-
-
-def root_span_id(run_id: str) -> str:
-    """The root span's id is derived from the run id, so late events (monitor findings) can
-    name their parent without any state."""
-    head = run_id[:16]
-    return head if head.strip("0") else "0" * 15 + "1"
-
-
-class SpanDraft:
-    """A span as the run saw it: its events and times; rows are built by the writer."""
-
-    __slots__ = (
-        "end",
-        "events",
-        "finished",
-        "first_chunk",
-        "op",
-        "parent_id",
-        "span_id",
-        "start",
-        "started",
-        "step",
-        "token",
-    )
-
-    def __init__(
-        self, span_id: str, parent_id: str, op: str, step: int, start: float, started: Any
-    ) -> None:
-        self.span_id = span_id
-        self.parent_id = parent_id
-        self.op = op
-        self.step = step
-        self.start = start
-        self.end: float | None = None
-        self.started = started
-        self.finished: Any = None
-        self.events: list[ev.LayerEvent] | None = None
-        self.first_chunk: float | None = None
-        self.token: object = None
-
-
-class RunDraft:
-    __slots__ = (
-        "capture",
-        "nesting",
-        "open_chats",
-        "open_tools",
-        "root_events",
-        "root_id",
-        "spans",
-        "start",
-    )
-
-    def __init__(self, start: ev.RunStarted, capture: CaptureMode, nesting: bool) -> None:
-        self.start = start
-        self.capture = capture
-        self.nesting = nesting
-        self.root_id = root_span_id(start.run_id)
-        self.spans: list[SpanDraft] = []
-        self.open_chats: list[SpanDraft] = []
-        self.open_tools: dict[int, SpanDraft] = {}
-        self.root_events: list[ev.LayerEvent] = []
-
-    def wall(self, t: float) -> float:
-        """Unix seconds of a `perf_counter` reading taken during this run."""
-        return self.start.wall_time + (t - self.start.t)
-
-
-class RunRecord:
-    """A finished run, queued for the writer."""
-
-    __slots__ = ("draft", "end", "result")
-
-    def __init__(self, draft: RunDraft, result: RunResult, end: float) -> None:
-        self.draft = draft
-        self.result = result
-        self.end = end
-
-
-class FindingRecord:
-    """A monitor finding (may arrive after its run finished), queued for the writer."""
-
-    __slots__ = ("capture", "event", "wall")
-
-    def __init__(self, event: ev.MonitorFinding, wall: float, capture: CaptureMode) -> None:
-        self.event = event
-        self.wall = wall
-        self.capture = capture
-
-
-def global_provider_set() -> bool:
-    """True when the application set up a global OpenTelemetry TracerProvider (then SDKs such as
-    anthropic trace themselves, and their spans are nested under agentnb's chat spans)."""
-    trace = sys.modules.get("opentelemetry.trace")
-    if trace is None:
-        return False
-    provider = trace.get_tracer_provider()
-    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
-
-
 class Recorder:
     """Callable event handler: `agent.on_event(Recorder(sink))`.
 
     `sink` receives a `RunRecord` when a run finishes and a `FindingRecord` per monitor finding;
-    by default it is the process's background writer. `capture` fixes the content-capture mode
+    by default it is the process's spool (`spool.submit`). `capture` fixes the content-capture mode
     (None: the configured one, read when each run starts).
     """
 
@@ -155,8 +57,9 @@ class Recorder:
         capture: CaptureMode | None = None,
     ) -> None:
         if sink is None:
-            from agentnb.telemetry.writer import submit
+            from agentnb.telemetry.spool import install_sigterm_handler, submit
 
+            install_sigterm_handler()
             sink = submit
         self.sink = sink
         self.capture = capture

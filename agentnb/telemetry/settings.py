@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -30,6 +32,8 @@ __all__ = [
     "Settings",
     "configure",
     "current",
+    "on_change",
+    "otel_wanted",
     "parse_since",
     "reset",
     "resolve_capture",
@@ -61,7 +65,7 @@ class Settings:
     capture: CaptureMode | None = None
     """None: `AGENTNB_CAPTURE_CONTENT`, else `full`."""
     retention: timedelta | None = None
-    """Runs older than this are pruned by the background writer (None:
+    """Runs older than this are pruned by the ingest worker (None:
     `AGENTNB_TELEMETRY_RETENTION`, else never)."""
     embedder: Embedder | None = None
     """Embeds run text for `search()`; None: the offline `HashedNgramEmbedder`."""
@@ -70,8 +74,9 @@ class Settings:
     tracer_provider: Any = None
     """An OpenTelemetry SDK `TracerProvider` to hand every span to (None: the global one, if the
     application set one up and agentnb's own OTLP exporter is off)."""
-    flush_interval: float = 0.25
-    """Least seconds between two commits of the background writer (batches small appends)."""
+    flush_interval: float = 0.02
+    """Seconds the spool gathers finished runs before writing them in one group (a run that
+    returned is on disk, in the operating system's cache, at most this long after)."""
     compact_every: int = 16
     """Appends to a table between two compactions (`optimize`)."""
     keep_versions: timedelta = field(default_factory=lambda: timedelta(minutes=10))
@@ -90,13 +95,28 @@ def current() -> Settings:
     return _settings
 
 
-def reset() -> None:
-    """Back to the defaults (for tests); stops the writer so the next run starts afresh."""
-    global _settings
-    from agentnb.telemetry import writer
+_listeners: list[Callable[[Settings, Settings, bool], None]] = []
+"""Called with (old, new, restart) before the settings change (the spool flushes to the old
+store); `restart`: start afresh whatever changed (`reset`: the environment may have, too)."""
 
-    writer.shutdown()
-    _settings = Settings()
+
+def on_change(listener: Callable[[Settings, Settings, bool], None]) -> None:
+    """Call `listener(old, new, restart)` before every change of the settings (`configure`,
+    `reset`). The modules that act on settings register here, so this module imports none."""
+    _listeners.append(listener)
+
+
+def _change(new: Settings, *, restart: bool = False) -> None:
+    global _settings
+    for listener in _listeners:
+        listener(_settings, new, restart)
+    _settings = new
+
+
+def reset() -> None:
+    """Back to the defaults (for tests); pending runs are written to the old store first, and
+    the next run reads the environment afresh."""
+    _change(Settings(), restart=True)
 
 
 def configure(
@@ -122,17 +142,13 @@ def configure(
 
     Pending runs are flushed to the old location before `uri` (or the embedder) changes.
     """
-    global _settings
     given = {k: v for k, v in locals().items() if v is not UNSET}
     if "capture" in given and given["capture"] is not None:
         given["capture"] = _check_capture(given["capture"], "capture")
     if isinstance(given.get("retention"), str):
         given["retention"] = parse_duration(given["retention"], "retention")
     new = replace(_settings, **given)
-    from agentnb.telemetry import writer
-
-    writer.reconfigure(_settings, new)
-    _settings = new
+    _change(new)
     return new
 
 
@@ -201,3 +217,24 @@ def parse_since(value: str | float | datetime | timedelta, source: str = "since"
             "('2026-11-25T10:00')"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def global_provider_set() -> bool:
+    """True when the application set up a global OpenTelemetry TracerProvider (then SDKs such as
+    anthropic trace themselves, and their spans are nested under agentnb's chat spans)."""
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        return False
+    provider = trace.get_tracer_provider()
+    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
+
+
+def otel_wanted(settings: Settings | None = None) -> bool:
+    """Whether spans also go to OpenTelemetry: OTLP configured or a tracer provider given/set."""
+    s = settings or _settings
+    if s.otlp is not None or s.tracer_provider is not None:
+        return bool(s.otlp or s.tracer_provider is not None)
+    env = os.environ
+    if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return env.get("OTEL_SDK_DISABLED", "").lower() != "true"
+    return global_provider_set()

@@ -25,8 +25,8 @@ from lancedb.query import LanceVectorQueryBuilder
 
 from agentnb.errors import UserError
 from agentnb.telemetry import schema as S
-from agentnb.telemetry import writer
 from agentnb.telemetry.aggregate import aggregate, keep_rows, occurrences
+from agentnb.telemetry.ingest import drain
 from agentnb.telemetry.lance import DATA_TABLES, Connection, connection
 from agentnb.telemetry.problems import (
     OPERATIONS,
@@ -88,7 +88,7 @@ class Store:
         return self._conn.table(name)
 
     def _sync(self) -> None:
-        writer.flush_if(self.uri)
+        drain(self.uri, embedder=self._embedder)
 
     def _query(
         self,
@@ -466,7 +466,6 @@ class Store:
         in the background; useful after a bulk import)."""
         s = current()
         self._sync()
-        writer.wait_for_maintenance(self.uri)
         for name in DATA_TABLES:
             self._conn.compact(name, s.keep_versions)
             self._conn.ensure_indexes(

@@ -1,4 +1,4 @@
-"""Telemetry fixtures: a fresh writer and settings per test, agents that record, the store.
+"""Telemetry fixtures: a fresh spool and settings per test, agents that record, the store.
 
 The suite-wide `_isolated_environment` fixture already points `AGENTNB_HOME` at a temp dir, so
 every test writes a real LanceDB store on disk of its own.
@@ -29,6 +29,7 @@ TELEMETRY_ENV = (
 def _fresh_telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in TELEMETRY_ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AGENTNB_INGEST_IDLE", "3")  # ingest workers a test started exit soon
     settings.reset()
     lance.forget_connections()
     try:
