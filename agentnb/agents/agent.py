@@ -177,10 +177,12 @@ class Agent:
 
     @property
     def name(self) -> str:
+        """The agent's name from its config (what traces and the registry key on)."""
         return self.config.name
 
     @property
     def version(self) -> str:
+        """The agent's semantic version from its config, e.g. `"1.0.0"`."""
         return self.config.version
 
     def __repr__(self) -> str:

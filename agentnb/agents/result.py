@@ -24,6 +24,8 @@ RunStatus = Literal["ok", "error", "cancelled", "blocked"]
 
 @dataclass(slots=True)
 class ToolCallRecord:
+    """One tool call of a run: what the model asked for and what it got back."""
+
     step: int
     id: str
     name: str
@@ -39,6 +41,7 @@ class ToolCallRecord:
     """Seconds from the start of the run to the start of the call."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The call as a JSON-ready dict (durations and start in seconds)."""
         return {
             "step": self.step,
             "id": self.id,
@@ -67,6 +70,7 @@ class StepRecord:
     """Seconds from the start of the run to the model request."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as a JSON-ready dict, its usage and tool calls included."""
         return {
             "index": self.index,
             "model": self.model,
@@ -168,6 +172,7 @@ class RunResult:
 
     @property
     def tool_calls(self) -> list[ToolCallRecord]:
+        """Every tool call of the run across all steps, in order."""
         return [call for step in self.steps for call in step.tool_calls]
 
     @property
@@ -176,6 +181,11 @@ class RunResult:
         return self.messages[self.new_message_index :]
 
     def to_dict(self) -> dict[str, Any]:
+        """The whole run as a JSON-ready dict (not redacted; `summary()` and `show()` are).
+
+        A pydantic output is dumped to JSON types, anything else unserialisable becomes `str`;
+        verdict times are seconds from the start of the run.
+        """
         output = self.output
         if hasattr(output, "model_dump"):
             output = output.model_dump(mode="json")

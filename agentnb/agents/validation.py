@@ -46,6 +46,8 @@ class OutputSpec:
 
 @dataclass(slots=True)
 class Resolved:
+    """An `AgentConfig` with every reference bound: tools, model, output, guards, monitors."""
+
     config: AgentConfig
     tools: dict[str, Tool[..., Any]]
     model: Model
@@ -169,6 +171,21 @@ def resolve(
     guards: Sequence[Guard | None] = (),
     monitors: Sequence[Monitor | None] = (),
 ) -> Resolved:
+    """Check `config` and bind what it names, reporting every problem at once.
+
+    Args:
+        config: The agent's config.
+        tools: The tools the agent may use; None means every `@tool` of this process.
+        output_type: The Python type behind `config.output_type`, if the caller has it
+            (None: import it from the `module:Name` reference).
+        model: A model to use instead of resolving `config.model`.
+        guards: Guard objects the config's guards may refer to.
+        monitors: Monitor objects the config's monitors may refer to.
+
+    Raises:
+        ConfigError: Listing each problem (bad name or version, unknown tool or model,
+            missing credentials, bad settings or output type) with its field and fix.
+    """
     problems: list[ConfigProblem] = []
     if not _NAME.match(config.name):
         problems.append(

@@ -124,6 +124,7 @@ def tick_values(xmax: float) -> list[float]:
 
 
 def number(value: float) -> str:
+    """A short label for an axis value: `0.25`, `1500`, or `3.0e-03` below 0.01."""
     return f"{value:g}" if abs(value) >= 0.01 or value == 0 else f"{value:.1e}"
 
 

@@ -69,6 +69,12 @@ class Delta:
 
 @dataclass(frozen=True)
 class Metric:
+    """One metric across versions: each version's `Cell` and, past the baseline, its `Delta`.
+
+    `unit` is `share` (rates, 0..1), `ms`, `tokens`, `usd` or `steps`; `deltas` has no entry for
+    the baseline.
+    """
+
     name: str
     kind: Kind
     unit: str
@@ -107,6 +113,7 @@ class Comparison:
 
     @property
     def runs(self) -> dict[str, int]:
+        """Runs counted per version (empty when there are no metrics)."""
         first = self.metrics[0] if self.metrics else None
         return {v: first.cells[v].n for v in self.versions} if first else {}
 
@@ -213,6 +220,7 @@ class Comparison:
 
     # --- display -----------------------------------------------------------------------------
     def summary(self) -> str:
+        """Plain text: the runs per version, then `verdicts`, one per line."""
         runs = ", ".join(f"{v}: {n:,} runs" for v, n in self.runs.items())
         return "\n".join([f"{self.agent}: {runs}", *(f"  {v}" for v in self.verdicts)])
 

@@ -114,6 +114,11 @@ class RulePlanner(ToolRules):
         each with why and what the user could do."""
 
     def plan(self, report: Report, config: AgentConfig | None = None) -> list[Proposal]:
+        """Proposals for `report`'s findings, most severe first; sets `unanswered`.
+
+        `config` defaults to the one in the report; without either, the rules work from the
+        default `Settings`.
+        """
         config = config or report.config
         settings = config.settings if config is not None else Settings()
         self._declined = {}

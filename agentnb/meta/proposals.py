@@ -104,11 +104,14 @@ class _Op(BaseModel):
 
 
 class SetToolDescription(_Op):
+    """Present a tool to the model with another description (the tool's code is unchanged)."""
+
     op: Literal["set_tool_description"] = "set_tool_description"
     tool: str
     description: str
 
     def apply(self, config: AgentConfig) -> AgentConfig:
+        """A copy of `config` with the tool's description overridden; `PatchError` if no tool."""
         _tool_index(config, self.tool)
         tools = [
             ref.model_copy(update={"description": self.description})
@@ -119,35 +122,50 @@ class SetToolDescription(_Op):
         return config.model_copy(update={"tools": tools})
 
     def describe(self) -> str:
+        """One line naming the change: `describe tool NAME anew`."""
         return f"describe tool {self.tool} anew"
 
     def preview(self) -> str:
+        """The new description as added lines under `tools[NAME].description:`."""
         lines = self.description.splitlines() or [""]
         return "\n".join([f"tools[{self.tool}].description:", *(f"+ {line}" for line in lines)])
 
 
 class SetInstructions(_Op):
+    """Replace the agent's instructions (the system prompt) as a whole."""
+
     op: Literal["set_instructions"] = "set_instructions"
     instructions: str
 
     def apply(self, config: AgentConfig) -> AgentConfig:
+        """A copy of `config` with these instructions (applies to any config)."""
         return config.model_copy(update={"instructions": self.instructions})
 
     def describe(self) -> str:
+        """One line naming the change: `rewrite the instructions`."""
         return "rewrite the instructions"
 
     def preview(self) -> str:
+        """The new instructions as added lines under `instructions:`."""
         lines = self.instructions.splitlines() or [""]
         return "\n".join(["instructions:", *(f"+ {line}" for line in lines)])
 
 
 class SetSetting(_Op):
+    """Set one value under `settings` (max_steps, temperature, timeouts, breaker, fallback, …)."""
+
     op: Literal["set_setting"] = "set_setting"
     path: str
     """Dotted path under `settings`: `max_steps`, `temperature`, `resilience.request_timeout`."""
     value: Any
 
     def apply(self, config: AgentConfig) -> AgentConfig:
+        """A copy of `config` with the setting changed and the settings validated again.
+
+        Raises:
+            PatchError: `path` names a section or setting that does not exist (with the
+                closest setting name when there is one).
+        """
         data = config.settings.model_dump()
         node = data
         *parents, leaf = self.path.split(".")
@@ -163,14 +181,18 @@ class SetSetting(_Op):
         return config.model_copy(update={"settings": Settings.model_validate(data)})
 
     def describe(self) -> str:
+        """One line naming the change: `set settings.PATH = VALUE`."""
         return f"set settings.{self.path} = {self.value!r}"
 
 
 class AddGuard(_Op):
+    """Add a guard after the config's guards."""
+
     op: Literal["add_guard"] = "add_guard"
     guard: ComponentRef
 
     def apply(self, config: AgentConfig) -> AgentConfig:
+        """A copy of `config` with the guard added; `PatchError` if one has its name already."""
         name = guard_name(self.guard)
         if any(guard_name(g) == name for g in config.guards):
             raise PatchError(
@@ -180,10 +202,13 @@ class AddGuard(_Op):
         return config.model_copy(update={"guards": [*config.guards, self.guard]})
 
     def describe(self) -> str:
+        """One line naming the change: `add guard NAME (KIND)`."""
         return f"add guard {guard_name(self.guard)} ({self.guard.name})"
 
 
 class SetGuardParams(_Op):
+    """Change some params of a guard the config has; the others stay as they are."""
+
     op: Literal["set_guard_params"] = "set_guard_params"
     guard: str
     """The guard's name as verdicts report it (see `guard_name`)."""
@@ -191,6 +216,7 @@ class SetGuardParams(_Op):
     """Merged into the guard's params; a None value removes that param."""
 
     def apply(self, config: AgentConfig) -> AgentConfig:
+        """A copy of `config` with the params merged; `PatchError` if it has no such guard."""
         found = [i for i, g in enumerate(config.guards) if guard_name(g) == self.guard]
         if not found:
             names = ", ".join(guard_name(g) for g in config.guards) or "none"
@@ -205,21 +231,26 @@ class SetGuardParams(_Op):
         return config.model_copy(update={"guards": guards})
 
     def describe(self) -> str:
+        """One line naming the change: `set guard NAME params KEY=VALUE, …`."""
         changed = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"set guard {self.guard} params {changed}"
 
 
 class RemoveTool(_Op):
+    """Take a tool away from the agent (the tool itself stays defined)."""
+
     op: Literal["remove_tool"] = "remove_tool"
     tool: str
 
     def apply(self, config: AgentConfig) -> AgentConfig:
+        """A copy of `config` without the tool; `PatchError` if it has no such tool."""
         _tool_index(config, self.tool)
         return config.model_copy(
             update={"tools": [ref for ref in config.tools if ref.name != self.tool]}
         )
 
     def describe(self) -> str:
+        """One line naming the change: `remove tool NAME`."""
         return f"remove tool {self.tool}"
 
 
@@ -286,6 +317,7 @@ class Proposal(BaseModel):
 
     # --- display -----------------------------------------------------------------------------
     def summary(self) -> str:
+        """Plain text: title, why, the expected effect, the diff and a few evidence run ids."""
         lines = [f"{self.title}  [{self.kind}, {self.planner}]", f"  why: {self.rationale}"]
         if self.expected:
             lines.append(f"  expect: {self.expected}")
@@ -315,6 +347,7 @@ class Proposal(BaseModel):
     def _repr_mimebundle_(
         self, include: Collection[str] | None = None, exclude: Collection[str] | None = None
     ) -> dict[str, Any]:
+        """The plain-text summary and the HTML view, as Jupyter asks for them."""
         return select({"text/plain": self.summary, "text/html": self._repr_html_}, include, exclude)
 
 
@@ -335,6 +368,7 @@ class Unanswered(BaseModel):
     """A few runs that show it."""
 
     def summary(self) -> str:
+        """Plain text: the finding, why no proposal, what you could do, a few run ids."""
         lines = [f"[{self.severity}] {self.title}", f"  no proposal: {self.why}"]
         lines.append(f"  you could: {self.todo}")
         if self.runs:
@@ -354,6 +388,7 @@ class Proposals(list[Proposal]):
         self.unanswered: list[Unanswered] = list(unanswered)
 
     def summary(self) -> str:
+        """Plain text: one numbered line per proposal, then the unanswered findings."""
         lines = [f"[{i}] {p.title} ({p.kind})" for i, p in enumerate(self)]
         if not self:
             lines.append(

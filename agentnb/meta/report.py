@@ -62,6 +62,7 @@ class Measure(BaseModel):
     """95% interval of `value` (Wilson for shares) when there is one."""
 
     def text(self) -> str:
+        """The figure in words: `name value [low–high] of n runs` (no interval when unknown)."""
         figure = D.fmt(self.value, self.unit)
         interval = (
             f" [{D.fmt(self.low, self.unit)}–{D.fmt(self.high, self.unit)}]"
@@ -90,6 +91,7 @@ class Finding(BaseModel):
 
     @property
     def id(self) -> str:
+        """`kind:subject`, e.g. `invalid_arguments:lookup_order` (what `report[...]` takes)."""
         return f"{self.kind}:{self.subject}"
 
     def __str__(self) -> str:
@@ -133,13 +135,16 @@ class Report(BaseModel):
         raise KeyError(f"no finding {key!r} in this report (findings: {ids})")
 
     def of_kind(self, *kinds: FindingKind) -> list[Finding]:
+        """The findings of any of `kinds`, in report order."""
         return [f for f in self.findings if f.kind in kinds]
 
     def sort(self) -> Report:
+        """Sort the findings in place (most severe first, then kind, most runs); returns self."""
         self.findings.sort(key=lambda f: (_RANK[f.severity], f.kind, -f.run_count, f.subject))
         return self
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (without `config`)."""
         return self.model_dump(mode="json")
 
     def to_pandas(self) -> pd.DataFrame:
@@ -164,6 +169,7 @@ class Report(BaseModel):
 
     # --- display -----------------------------------------------------------------------------
     def summary(self) -> str:
+        """Plain text: agent, versions and runs, then one line per finding."""
         versions = ", ".join(self.versions) or "no versions"
         head = (
             f"{self.agent} ({versions}): {self.runs:,} runs, {len(self.findings)} finding"

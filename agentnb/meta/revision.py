@@ -192,10 +192,12 @@ class Revision(AgentConfig):
 
     @property
     def changelog(self) -> ChangelogEntry | None:
+        """What changed from the base version and why (None when nothing changed: see `note`)."""
         return self._changelog
 
     @property
     def base(self) -> AgentConfig | None:
+        """The config the changes were applied to (None when nothing changed)."""
         return self._base
 
     def plain(self) -> AgentConfig:
@@ -203,9 +205,11 @@ class Revision(AgentConfig):
         return AgentConfig.model_validate(self.to_dict())
 
     def diff(self) -> str:
+        """A unified diff of the base config's YAML against this one ("" without a base)."""
         return "" if self._base is None else config_diff(self._base, self)
 
     def summary(self) -> str:
+        """Plain text: `name old → new (bump): reasons` and the diff, or the note if unchanged."""
         entry = self._changelog
         if entry is None:
             return self._note or f"{self.name} {self.version}"

@@ -164,6 +164,7 @@ class Rollout:
 
     # --- display -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The split as JSON-ready data: agent, salt and shares (not the run counts)."""
         return {"agent": self.agent, "salt": self.salt, "shares": dict(self.shares)}
 
     def __repr__(self) -> str:
@@ -171,6 +172,7 @@ class Rollout:
         return f"Rollout({self.agent!r}, {{{shares}}})"
 
     def summary(self) -> str:
+        """Plain text: the shares, then the runs each version got so far with their share."""
         lines = [repr(self)]
         if self.counts:
             total = sum(self.counts.values())

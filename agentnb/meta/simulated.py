@@ -167,6 +167,11 @@ class SupportModel:
         self.behaviour = behaviour or Behaviour()
 
     def __call__(self, request: ModelRequest) -> AssistantMessage | str:
+        """The next turn for `request`: a tool call, or the final answer as text.
+
+        Drawn from `behaviour`'s rates with this model's seeded random generator, so a seed
+        gives the same conversation for the same requests.
+        """
         b = self.behaviour
         prompt = next((m.content for m in request.messages if isinstance(m, UserMessage)), "")
         found = re.search(r"(\d{4,6})", prompt)

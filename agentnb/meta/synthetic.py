@@ -100,6 +100,8 @@ class Planted:
 
 @dataclass
 class ToolTruth:
+    """What `generate` wrote for one tool: its calls, invalid ones, failures and blocks."""
+
     calls: int = 0
     invalid: int = 0
     errors: int = 0

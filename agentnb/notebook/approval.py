@@ -63,6 +63,13 @@ class WidgetApprover:
         return f"WidgetApprover(timeout={self.timeout!r})"
 
     async def __call__(self, request: ApprovalRequest) -> bool:
+        """Show `request` with Approve / Reject and wait for a click; True when approved.
+
+        Raises:
+            ApprovalUnavailable: Nobody answered within `timeout`, or this kernel cannot
+                deliver a click while the cell runs (old ipykernel, or `run_sync` without a
+                subshell); the message says what to change.
+        """
         from agentnb.notebook.widgets import ApprovalView
 
         subshell = self._subshell()

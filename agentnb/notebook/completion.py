@@ -122,5 +122,6 @@ def install(shell: Any) -> None:
 
 
 def uninstall(shell: Any) -> None:
+    """Remove agentnb's matcher from the shell's completer (nothing if it is not there)."""
     matchers: list[Any] = shell.Completer.custom_matchers
     matchers[:] = [m for m in matchers if getattr(m, "matcher_identifier", None) != "agentnb"]

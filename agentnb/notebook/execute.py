@@ -122,6 +122,7 @@ class NotebookSummary:
 
     @property
     def agent_runs(self) -> int:
+        """How many agent runs the kernel finished."""
         return len(self.runs)
 
     @property

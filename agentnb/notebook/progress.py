@@ -114,6 +114,7 @@ class RunState:
 
     @property
     def elapsed(self) -> float:
+        """Seconds since the run started (to its end once it ended; 0 before it starts)."""
         if not self.started:
             return 0.0
         return (self.ended if self.ended is not None else time.perf_counter()) - self.started
@@ -301,6 +302,7 @@ class Progress:
                 _log.warning("the progress display failed to close", exc_info=True)
 
     def __call__(self, event: ev.Event) -> None:
+        """Show `event` (any thread); a failing display logs why and stops, never the run."""
         view = self._view
         if view is None:
             return

@@ -154,6 +154,7 @@ class ApprovalView(widgets.VBox):  # type: ignore[misc]  # ipywidgets is untyped
 
     @property
     def buttons(self) -> tuple[widgets.Button, widgets.Button]:
+        """The Approve and Reject buttons, in that order."""
         return self.approve_button, self.reject_button
 
     def on_decision(self, callback: Callable[[bool], None]) -> None:
