@@ -118,18 +118,23 @@ class Model(Protocol):
 
     @property
     def id(self) -> str:
-        """The string a config stores, `"provider:model"` (e.g. `"openai:gpt-4.1-mini"`)."""
+        """The string a config stores: `"openai:gpt-4.1-mini"`, `"offline"`."""
+        ...
 
     @property
     def provider(self) -> str:
         """The provider half of `id` (`"openai"`, `"anthropic"`, `"offline"`…)."""
+        ...
 
     @property
     def model_name(self) -> str:
         """The model half of `id`, as the provider names it."""
+        ...
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Send `request` and return the whole answer; raises `ModelError` if the provider fails."""
+        ...
 
     def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
         """Send `request` and yield `TextDelta`s, then exactly one `ModelResponse`."""
+        ...
