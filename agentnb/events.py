@@ -37,6 +37,8 @@ __all__ = [
 
 @dataclass(slots=True)
 class RunStarted:
+    """A run began: which agent (name, version, config hash) runs which model on what prompt."""
+
     run_id: str
     agent: str
     version: str
@@ -53,6 +55,8 @@ class RunStarted:
 
 @dataclass(slots=True)
 class ModelRequestStarted:
+    """A model request of step `step` was sent; `stream` says whether it streams."""
+
     run_id: str
     step: int
     model: str
@@ -66,6 +70,8 @@ class ModelRequestStarted:
 
 @dataclass(slots=True)
 class TextDelta:
+    """A piece of the model's streamed answer text in step `step`."""
+
     run_id: str
     step: int
     text: str
@@ -75,6 +81,8 @@ class TextDelta:
 
 @dataclass(slots=True)
 class ModelResponded:
+    """A model answered: the response, its `duration` (s) and `cost` (USD; None: unpriced)."""
+
     run_id: str
     step: int
     model: str
@@ -88,6 +96,8 @@ class ModelResponded:
 
 @dataclass(slots=True)
 class ToolCallStarted:
+    """A tool call the model asked for is about to run (guards at `tool_call` come first)."""
+
     run_id: str
     step: int
     call: ToolCall
@@ -97,6 +107,8 @@ class ToolCallStarted:
 
 @dataclass(slots=True)
 class ToolCallFinished:
+    """A tool call ended, with what the model reads and how long it took (`duration`, s)."""
+
     run_id: str
     step: int
     call: ToolCall
@@ -114,6 +126,8 @@ class ToolCallFinished:
 
 @dataclass(slots=True)
 class StepFinished:
+    """Step `step` ended; `tool_calls` is how many calls it made (0: the model answered)."""
+
     run_id: str
     step: int
     tool_calls: int
@@ -172,6 +186,8 @@ class LayerEvent:
 
 @dataclass(slots=True)
 class RunFinished:
+    """A run ended, whatever its status; the last event of every run."""
+
     run_id: str
     result: Any
     """The run's `agentnb.agents.RunResult` (typed `Any`: events sit below `agents/` and name

@@ -113,6 +113,11 @@ class Guard:
         return ComponentRef(name=self.kind, params=self.params)
 
     def check(self, subject: Any, ctx: GuardContext) -> Any:
+        """Decide about `subject` (the input, call, result or output at this point).
+
+        Returns a `Verdict`, a bool, None (pass) or a replacement value (rewrite); may be async.
+        An exception blocks, reported with outcome `error`.
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -144,9 +149,11 @@ class FunctionGuard(Guard):
         self._takes_ctx = len(positional) >= 2
 
     def check(self, subject: Any, ctx: GuardContext) -> Any:
+        """Call the function with `subject`, and with `ctx` when it takes a second argument."""
         return self.function(subject, ctx) if self._takes_ctx else self.function(subject)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function unchanged, so a guard stays usable as the plain function it was."""
         return self.function(*args, **kwargs)
 
     def configured(self, params: dict[str, Any]) -> FunctionGuard:
@@ -218,4 +225,5 @@ _PASS = Verdict("pass")
 
 
 def is_error(verdict: Verdict) -> bool:
+    """True when `verdict` is the block of a guard that raised, not one it decided."""
     return verdict.value is _ERROR

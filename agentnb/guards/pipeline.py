@@ -33,6 +33,7 @@ class Blocked:
 
     @property
     def message(self) -> str:
+        """The block as one line: `"blocked by guard <name>: <reason>"`."""
         return f"blocked by guard {self.guard}: {self.reason}"
 
 

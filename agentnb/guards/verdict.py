@@ -57,18 +57,22 @@ class Verdict:
 
     @classmethod
     def allow(cls, reason: str = "") -> Verdict:
+        """Pass, optionally saying why."""
         return cls("pass", reason)
 
     @classmethod
     def warn(cls, reason: str) -> Verdict:
+        """Pass, but record `reason` as a warning."""
         return cls("warn", reason)
 
     @classmethod
     def block(cls, reason: str) -> Verdict:
+        """Block for `reason`; what the run does next is the guard's `on_fail`."""
         return cls("block", reason)
 
     @classmethod
     def rewrite(cls, value: Any, reason: str = "") -> Verdict:
+        """Replace the checked value with `value` (e.g. redacted text)."""
         return cls("rewrite", reason, value)
 
 

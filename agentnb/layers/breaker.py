@@ -204,6 +204,11 @@ class BreakerLayer(Layer):
         return f"BreakerLayer({self.inner!r}, {self.breaker!r})"
 
     async def request(self, request: ModelRequest) -> ModelResponse:
+        """The inner model's response, if the breaker admits the request.
+
+        Raises `CircuitOpen` while the breaker is open (or its probe is out); how the request
+        went is reported to the breaker.
+        """
         breaker = self.breaker
         probe = breaker.admit(self.clock)
         try:
@@ -218,6 +223,7 @@ class BreakerLayer(Layer):
         return response
 
     async def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """The inner model's stream, if the breaker admits it; raises `CircuitOpen` if not."""
         breaker = self.breaker
         probe = breaker.admit(self.clock)
         stream = self.inner.request_stream(request)

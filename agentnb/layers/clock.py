@@ -20,11 +20,15 @@ __all__ = ["SYSTEM_CLOCK", "Clock", "ManualClock", "SystemClock"]
 
 
 class Clock(Protocol):
+    """What the layers wait with: `now()` and `sleep(seconds)`."""
+
     def now(self) -> float:
         """Seconds on a monotonic scale (only differences mean anything)."""
         ...
 
-    async def sleep(self, seconds: float) -> None: ...
+    async def sleep(self, seconds: float) -> None:
+        """Wait `seconds`."""
+        ...
 
 
 class SystemClock:
@@ -33,9 +37,11 @@ class SystemClock:
     __slots__ = ()
 
     def now(self) -> float:
+        """`time.monotonic()`, in seconds."""
         return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
+        """`asyncio.sleep(seconds)`."""
         await asyncio.sleep(seconds)
 
 
@@ -54,12 +60,15 @@ class ManualClock:
         self.sleeps: list[float] = []
 
     def now(self) -> float:
+        """The manual time, in seconds."""
         return self.time
 
     def advance(self, seconds: float) -> None:
+        """Move time forward by `seconds`, as if the caller had waited."""
         self.time += seconds
 
     async def sleep(self, seconds: float) -> None:
+        """Record the wait in `sleeps` and move time forward by `seconds` at once."""
         self.sleeps.append(seconds)
         self.time += seconds
         await asyncio.sleep(0)  # still a suspension point, as a real sleep is

@@ -35,6 +35,7 @@ class FallbackLayer(Layer):
         return f"FallbackLayer({', '.join(map(repr, self.models))})"
 
     async def request(self, request: ModelRequest) -> ModelResponse:
+        """The first answer along the chain; raises the last model's `ModelError` if none does."""
         failures: list[ModelError] = []
         for model in self.models:
             try:
@@ -47,6 +48,7 @@ class FallbackLayer(Layer):
         raise AssertionError("unreachable: the last failure is raised")  # pragma: no cover
 
     async def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """The first stream along the chain that yields a piece; raises as `request` does."""
         failures: list[ModelError] = []
         for model in self.models:
             stream = model.request_stream(request)

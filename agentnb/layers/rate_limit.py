@@ -103,6 +103,7 @@ class RateLimitLayer(Layer):
         self.limiter = limiter
 
     async def request(self, request: ModelRequest) -> ModelResponse:
+        """The inner model's response, sent once the budget allows (this may wait)."""
         reserved = await self.limiter.acquire(request, self.id)
         used = 0  # a failed request's tokens are unknown: give the estimate back
         try:
@@ -113,6 +114,7 @@ class RateLimitLayer(Layer):
             self.limiter.settle(reserved, used)
 
     async def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """The inner model's stream, started once the budget allows (this may wait)."""
         reserved = await self.limiter.acquire(request, self.id)
         used = 0
         stream = self.inner.request_stream(request)

@@ -55,6 +55,10 @@ class RetryLayer(Layer):
         return f"RetryLayer({self.inner!r}, retries={self.retries})"
 
     async def request(self, request: ModelRequest) -> ModelResponse:
+        """The inner model's response, retrying transient `ModelError`s after a backoff.
+
+        Raises the last error when the retries run out or the failure is not transient.
+        """
         attempt = 0
         while True:
             try:
@@ -67,6 +71,7 @@ class RetryLayer(Layer):
             await self.clock.sleep(wait)
 
     async def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """The inner model's stream, retried as `request` is until its first piece is passed on."""
         attempt = 0
         while True:
             stream = self.inner.request_stream(request)

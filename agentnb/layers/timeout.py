@@ -56,6 +56,7 @@ class TimeoutLayer(Layer):
         return f"TimeoutLayer({self.inner!r}, seconds={self.seconds}{whole})"
 
     async def request(self, request: ModelRequest) -> ModelResponse:
+        """The inner model's response; raises `ModelTimeout` after `seconds`."""
         if self.seconds is None:
             return await self.inner.request(request)
         watch = start(self.seconds)
@@ -69,6 +70,7 @@ class TimeoutLayer(Layer):
             watch.stop()
 
     async def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """The inner model's stream; raises `ModelTimeout` if a piece or the whole of it is late."""
         loop = asyncio.get_running_loop()
         end = math.inf if self.stream_seconds is None else loop.time() + self.stream_seconds
         piece = math.inf if self.seconds is None else self.seconds

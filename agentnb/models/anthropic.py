@@ -44,6 +44,11 @@ class AnthropicModel(SdkModel["AsyncAnthropic"]):
     api = "Anthropic Messages"
 
     async def request(self, request: ModelRequest) -> ModelResponse:
+        """One Messages call; the whole answer as a `ModelResponse`.
+
+        Raises a `ModelError` (auth, rate limit, timeout, connection, malformed answer)
+        that names the endpoint.
+        """
         import anthropic
 
         client = await self._clients.get()
@@ -54,6 +59,11 @@ class AnthropicModel(SdkModel["AsyncAnthropic"]):
             return _response(message, request.output)
 
     async def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """One streamed Messages call: `TextDelta`s, then the full `ModelResponse`.
+
+        Raises a `ModelError` (auth, rate limit, timeout, connection, malformed answer)
+        that names the endpoint.
+        """
         import anthropic
 
         client = await self._clients.get()

@@ -60,6 +60,11 @@ class OutputSchema:
 
 @dataclass(frozen=True, slots=True)
 class ModelSettings:
+    """Per-request settings; None leaves each to the model's own default.
+
+    `timeout` is in seconds and overrides the timeout the model was built with.
+    """
+
     temperature: float | None = None
     max_tokens: int | None = None
     timeout: float | None = None
@@ -67,6 +72,8 @@ class ModelSettings:
 
 @dataclass(slots=True)
 class ModelRequest:
+    """Everything a provider is asked: instructions, messages, tools, settings, output schema."""
+
     instructions: str
     messages: Sequence[Message]
     tools: Sequence[ToolDefinition] = ()
@@ -76,6 +83,12 @@ class ModelRequest:
 
 @dataclass(slots=True)
 class ModelResponse:
+    """A provider's answer: the assistant message, token usage and why it stopped.
+
+    `finish_reason` is the provider's own word (`"stop"`, `"tool_calls"`…); `provider_id` is
+    the provider's id for the response, when it gives one.
+    """
+
     message: AssistantMessage
     usage: Usage = field(default_factory=Usage)
     model: str = ""
@@ -104,14 +117,24 @@ class Model(Protocol):
     """
 
     @property
-    def id(self) -> str: ...
+    def id(self) -> str:
+        """The string a config stores: `"openai:gpt-4.1-mini"`, `"offline"`."""
+        ...
 
     @property
-    def provider(self) -> str: ...
+    def provider(self) -> str:
+        """The provider half of `id` (`"openai"`, `"anthropic"`, `"offline"`…)."""
+        ...
 
     @property
-    def model_name(self) -> str: ...
+    def model_name(self) -> str:
+        """The model half of `id`, as the provider names it."""
+        ...
 
-    async def request(self, request: ModelRequest) -> ModelResponse: ...
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """Send `request` and return the whole answer; raises `ModelError` if the provider fails."""
+        ...
 
-    def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]: ...
+    def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """Send `request` and yield `TextDelta`s, then exactly one `ModelResponse`."""
+        ...

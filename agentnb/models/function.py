@@ -39,12 +39,18 @@ class FunctionModel:
 
     @property
     def id(self) -> str:
+        """`"function:<name>"`, the name being the function's unless `name=` was given."""
         return f"function:{self.model_name}"
 
     def __repr__(self) -> str:
         return f"FunctionModel({self.model_name!r})"
 
     async def request(self, request: ModelRequest) -> ModelResponse:
+        """Call the function with `request` and wrap its reply in a `ModelResponse`.
+
+        Raises `MalformedResponse` when the function returns something other than text, an
+        `AssistantMessage` or a `ModelResponse`.
+        """
         reply = self.function(request)
         if inspect.isawaitable(reply):
             reply = await reply
@@ -62,6 +68,7 @@ class FunctionModel:
         return ModelResponse(reply, estimate_usage(request, reply), self.model_name, "stop")
 
     async def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """The function's reply streamed: its text as one `TextDelta`, then the `ModelResponse`."""
         response = await self.request(request)
         if response.message.text:
             yield TextDelta(response.message.text)

@@ -32,12 +32,16 @@ class ToolCall:
 
 @dataclass(slots=True)
 class UserMessage:
+    """A prompt from the user."""
+
     content: str
     role: Literal["user"] = "user"
 
 
 @dataclass(slots=True)
 class AssistantMessage:
+    """A model turn: answer text, tool calls, or both."""
+
     text: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     role: Literal["assistant"] = "assistant"
@@ -45,6 +49,12 @@ class AssistantMessage:
 
 @dataclass(slots=True)
 class ToolResultMessage:
+    """A tool's result sent back to the model, answering the call `call_id`.
+
+    `content` is the result as text (JSON for structured results); `is_error` marks a failed call
+    whose `content` is the error message.
+    """
+
     call_id: str
     name: str
     content: str
@@ -65,6 +75,7 @@ class Usage:
 
     @property
     def total_tokens(self) -> int:
+        """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
 
     def __add__(self, other: Usage) -> Usage:
@@ -75,6 +86,7 @@ class Usage:
         )
 
     def to_dict(self) -> dict[str, int]:
+        """The counts as a JSON-ready dict, `total_tokens` included."""
         return {
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
@@ -84,6 +96,7 @@ class Usage:
 
 
 def message_to_dict(message: Message) -> dict[str, Any]:
+    """The JSON form of `message` (cassettes, telemetry); `message_from_dict` reads it back."""
     if isinstance(message, UserMessage):
         return {"role": "user", "content": message.content}
     if isinstance(message, AssistantMessage):

@@ -108,6 +108,10 @@ class OfflineModel:
         return top[0] if top else None
 
     def reply(self, request: ModelRequest) -> AssistantMessage:
+        """The next turn: a call to the best-matching tool, or an answer built from tool results.
+
+        With no matching tool it fills the output schema from the prompt, or says it cannot help.
+        """
         results: list[ToolResultMessage] = []
         for message in reversed(request.messages):
             if not isinstance(message, ToolResultMessage):
@@ -137,6 +141,11 @@ class OfflineModel:
         )
 
     def answer(self, request: ModelRequest, prompt: str, results: list[ToolResultMessage]) -> str:
+        """The final answer text from the tool results that end `request.messages`.
+
+        With an output schema it is that schema's JSON, filled from the prompt and the results;
+        otherwise one sentence per result, failures included.
+        """
         if request.output is not None:
             merged = f"{prompt} " + " ".join(r.content for r in results if not r.is_error)
             filled = fill_arguments(request.output.schema, merged)
@@ -158,11 +167,13 @@ class OfflineModel:
         return " ".join(parts)
 
     async def request(self, request: ModelRequest) -> ModelResponse:
+        """The deterministic reply to `request` with an estimated token usage."""
         message = self.reply(request)
         finish = "tool_calls" if message.tool_calls else "stop"
         return ModelResponse(message, estimate_usage(request, message), "offline", finish)
 
     async def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """`request` streamed word by word, then the full `ModelResponse`."""
         response = await self.request(request)
         for piece in re.findall(r"\S+\s*", response.message.text):
             yield TextDelta(piece)

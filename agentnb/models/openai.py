@@ -38,6 +38,11 @@ class OpenAIModel(SdkModel["AsyncOpenAI"]):
     api = "OpenAI Chat Completions"
 
     async def request(self, request: ModelRequest) -> ModelResponse:
+        """One Chat Completions call; the whole answer as a `ModelResponse`.
+
+        Raises a `ModelError` (auth, rate limit, timeout, connection, malformed answer)
+        that names the endpoint.
+        """
         import openai
 
         client = await self._clients.get()
@@ -48,6 +53,11 @@ class OpenAIModel(SdkModel["AsyncOpenAI"]):
             return _response(completion)
 
     async def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """One streamed Chat Completions call: `TextDelta`s, then the full `ModelResponse`.
+
+        Raises a `ModelError` (auth, rate limit, timeout, connection, malformed answer)
+        that names the endpoint.
+        """
         import openai
 
         client = await self._clients.get()

@@ -40,6 +40,7 @@ def _normalise(request: ModelRequest) -> dict[str, Any]:
 
 
 def request_key(request: ModelRequest) -> str:
+    """The cassette key of `request`: a 24-hex-digit hash of its redacted, normalised form."""
     # Redact before hashing: the recorded line is redacted, and the replayed request must match it.
     normalised = redact_data(_normalise(request))
     canonical = json.dumps(normalised, sort_keys=True, separators=(",", ":"))
@@ -133,12 +134,18 @@ class ReplayModel:
 
     @property
     def id(self) -> str:
+        """`"replay:<cassette path>"`."""
         return f"replay:{self.path}"
 
     def __repr__(self) -> str:
         return f"ReplayModel({str(self.path)!r})"
 
     async def request(self, request: ModelRequest) -> ModelResponse:
+        """The recorded response to `request`.
+
+        Raises `CassetteMiss` when the cassette has no such request, with a diff against the closest
+        recorded one.
+        """
         if self._entries is None:
             self._entries = _load(self.path)
         key = request_key(request)
@@ -155,6 +162,10 @@ class ReplayModel:
         return _response_from_dict(entry["response"])
 
     async def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """The recorded response streamed word by word, then the full `ModelResponse`.
+
+        Raises `CassetteMiss` as `request` does.
+        """
         async for item in _as_stream(await self.request(request)):
             yield item
 
@@ -175,14 +186,17 @@ class RecordingModel:
 
     @property
     def id(self) -> str:
+        """The inner model's id."""
         return self.inner.id  # recording is transparent: configs name the real model
 
     @property
     def provider(self) -> str:
+        """The inner model's provider."""
         return self.inner.provider
 
     @property
     def model_name(self) -> str:
+        """The inner model's name."""
         return self.inner.model_name
 
     def __repr__(self) -> str:
@@ -210,6 +224,10 @@ class RecordingModel:
             self._entries[key] = entry
 
     async def request(self, request: ModelRequest) -> ModelResponse:
+        """The inner model's response, appended (redacted) to the cassette.
+
+        In `"auto"` mode a request already in the cassette is answered from it and not sent.
+        """
         key = request_key(request)
         known = self._known(key)
         if known is not None:
@@ -219,6 +237,10 @@ class RecordingModel:
         return response
 
     async def request_stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """The inner model's stream, passed through; the final response is appended to the cassette.
+
+        In `"auto"` mode a request already in the cassette is replayed from it and not sent.
+        """
         key = request_key(request)
         known = self._known(key)
         if known is not None:

@@ -83,6 +83,7 @@ class Tool(Generic[P, R]):
         functools.update_wrapper(self, function)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call the function unchanged, so a tool stays usable as the plain function it was."""
         return self.function(*args, **kwargs)
 
     def __repr__(self) -> str:

@@ -21,6 +21,8 @@ __all__ = ["ApprovalRequest", "approval", "set_approver"]
 
 @dataclass(frozen=True, slots=True)
 class ApprovalRequest:
+    """What an approver is shown: which agent, in which run, wants to call which tool with what."""
+
     agent: str
     run_id: str
     tool: str

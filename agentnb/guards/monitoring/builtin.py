@@ -64,14 +64,17 @@ class Latency(RunMetric):
         self.p50_ms, self.p95_ms = p50_ms, p95_ms
 
     def measure(self, result: RunResult) -> float:
+        """The run's duration in ms."""
         return result.duration * 1000
 
     def show(self, value: float) -> str:
+        """`value` (ms) for a finding's message: `"2.31 s"`, `"840 ms"`."""
         if value >= 1000:
             return f"{value / 1000:.2f} s"
         return f"{value:.0f} ms" if value >= 10 else f"{value:.2g} ms"
 
     def limits(self) -> list[tuple[str, float, float]]:
+        """The p50/p95 limits that were given, as (label, quantile, limit in ms)."""
         pairs = (("p50", 0.5, self.p50_ms), ("p95", 0.95, self.p95_ms))
         return [(label, q, limit) for label, q, limit in pairs if limit is not None]
 
@@ -102,6 +105,7 @@ class Cost(RunMetric):
         self.unpriced: set[str] = set()
 
     def observe(self, event: Event) -> list[Finding]:
+        """As `RunMetric.observe`; runs of an unpriced model give one info finding per model."""
         if event.kind == "run_finished" and event.result.cost is None:
             model = event.result.model
             if model in self.unpriced:
@@ -116,12 +120,15 @@ class Cost(RunMetric):
         return super().observe(event)
 
     def measure(self, result: RunResult) -> float | None:
+        """The run's cost in USD; None (skipped) when its model has no known price."""
         return result.cost
 
     def show(self, value: float) -> str:
+        """`value` (USD) for a finding's message: `"$0.0123"`."""
         return f"${value:.4f}"
 
     def per_run(self, value: float) -> list[Finding]:
+        """A warning when this run alone cost more than `max_usd`."""
         if self.max_usd is None or value <= self.max_usd:
             return []
         message = f"run cost {self.show(value)}, over the budget of {self.show(self.max_usd)}"
@@ -150,6 +157,7 @@ class OutputLength(RunMetric):
         super().__init__(given, drift=drift, window=window, baseline=baseline, min_runs=min_runs)
 
     def measure(self, result: RunResult) -> float | None:
+        """Characters of the final output (JSON for structured ones); None for runs that failed."""
         output = result.output
         if output is None or result.status != "ok":
             return None
@@ -159,6 +167,7 @@ class OutputLength(RunMetric):
         return float(len(output))
 
     def show(self, value: float) -> str:
+        """`value` for a finding's message: `"412 chars"`."""
         return f"{value:.0f} chars"
 
 
@@ -190,6 +199,7 @@ class ToolErrors(RateMonitor):
         """How calls failed (`invalid_arguments`, `exception`, …) over the session."""
 
     def observe(self, event: Event) -> list[Finding]:
+        """Count each finished tool call; check the failure rate when a run with calls ends."""
         if event.kind == "tool_call_finished":
             name = event.call.name
             if self.tools is None or name in self.tools:
@@ -228,6 +238,7 @@ class BlockRate(RateMonitor):
         self.blocks: PerRun[list[str]] = PerRun(list)
 
     def observe(self, event: Event) -> list[Finding]:
+        """Collect each run's blocking guards; check the block rate when the run ends."""
         if event.kind == "verdict":
             if event.outcome == "block" and (self.guards is None or event.guard in self.guards):
                 self.blocks.get(event.run_id).append(event.guard)

@@ -225,6 +225,7 @@ class MonitorHub:
 
     @property
     def stats(self) -> dict[str, Any]:
+        """Events queued, processed and dropped; exceptions and busy seconds per monitor."""
         return {
             "queued": len(self._queue),
             "processed": self.processed,

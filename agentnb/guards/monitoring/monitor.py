@@ -53,6 +53,7 @@ class MonitorDefinitionError(UserError, ValueError):
 
     @classmethod
     def from_problems(cls, problems: list[ConfigProblem]) -> MonitorDefinitionError:
+        """One error listing every problem, one per line, keeping them in `.problems`."""
         lines = [f"{len(problems)} monitor problem{'s' * (len(problems) != 1)}:"]
         return cls("\n".join([*lines, *(f"  - {p}" for p in problems)]), problems)
 
@@ -123,6 +124,7 @@ class Monitor:
 
     @property
     def ref(self) -> ComponentRef:
+        """How this monitor is written in an `AgentConfig`: its name and the params given."""
         return ComponentRef(name=self.name, params=dict(self.params))
 
     def observe(self, event: Event) -> FindingsLike:
@@ -191,9 +193,11 @@ class FunctionMonitor(Monitor):
         functools.update_wrapper(self, function)  # keeps the docstring for help() in notebooks
 
     def __call__(self, event: Event) -> FindingsLike:
+        """Call the function unchanged, so a monitor stays usable as the plain function it was."""
         return self.function(event)
 
     def observe(self, event: Event) -> FindingsLike:
+        """The function's findings for `event`."""
         return self.function(event)
 
     def __repr__(self) -> str:

@@ -35,6 +35,16 @@ def given_params(init: Any, scope: dict[str, Any]) -> dict[str, Any]:
 
 
 def check(name: str, param: str, value: Any, *, rate: bool = False, count: bool = False) -> None:
+    """Check one numeric parameter of monitor `name`; None means not given and passes.
+
+    Args:
+        name: The monitor, named in the message with `param`.
+        rate: Require a number in (0, 1] instead of any number > 0.
+        count: Require a whole number >= 1.
+
+    Raises:
+        MonitorDefinitionError: naming the monitor, the parameter, what it must be and the value.
+    """
     if value is None:
         return
     if count:
@@ -49,6 +59,10 @@ def check(name: str, param: str, value: Any, *, rate: bool = False, count: bool 
 
 
 def check_names(name: str, param: str, value: Any) -> None:
+    """Check that `param` of monitor `name` is None or a list of names (tools, guards).
+
+    Raises `MonitorDefinitionError` naming the monitor, the parameter and the value.
+    """
     if value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
         return
     raise MonitorDefinitionError(
@@ -85,9 +99,11 @@ class RunMetric(Monitor):
         self.alarms: dict[str, Alarm] = {}
 
     def measure(self, result: RunResult) -> float | None:
+        """This run's number (in `unit`), or None to skip the run; subclasses implement it."""
         raise NotImplementedError
 
     def show(self, value: float) -> str:
+        """`value` (in `unit`) as a finding's message writes it; subclasses implement it."""
         raise NotImplementedError
 
     def limits(self) -> list[tuple[str, float, float]]:
@@ -99,6 +115,7 @@ class RunMetric(Monitor):
         return []
 
     def observe(self, event: Event) -> list[Finding]:
+        """Measure a finished run, then check it alone, the window's limits and drift."""
         if event.kind != "run_finished":
             return []
         value = self.measure(event.result)
@@ -168,6 +185,7 @@ class RunMetric(Monitor):
         return [Finding(message, "warning", evidence)]
 
     def reset(self) -> None:
+        """Forget the window, the drift baseline and the alarms."""
         self.recent.values.clear()
         self.drift.reset()
         self.alarms.clear()
@@ -194,6 +212,13 @@ class RateMonitor(Monitor):
         self.alarm = Alarm(window)
 
     def evaluate(self, noun: str, culprit: str, **extra: Any) -> list[Finding]:
+        """Findings on the rate of bad items in the window, once it holds `min_items`.
+
+        Args:
+            noun: What the window counts (`"calls"`, `"runs"`), for the message and evidence.
+            culprit: What bad items are blamed on (`"tool"`, `"guard"`): evidence `by_<culprit>`.
+            **extra: More evidence.
+        """
         total = len(self.items)
         if total < self.min_items:
             return []
@@ -222,5 +247,6 @@ class RateMonitor(Monitor):
         return [Finding(message, "warning", evidence)]
 
     def reset(self) -> None:
+        """Forget the window and the alarm."""
         self.items.clear()
         self.alarm = Alarm(self.alarm.every)

@@ -31,15 +31,18 @@ class Window:
         self.values: deque[float] = deque(maxlen=size)
 
     def add(self, value: float) -> None:
+        """Append `value`, dropping the oldest when full."""
         self.values.append(value)
 
     def __len__(self) -> int:
         return len(self.values)
 
     def quantile(self, q: float) -> float:
+        """The `q` quantile (0–1) of the values in the window."""
         return quantile(list(self.values), q)
 
     def mean(self) -> float:
+        """The mean of the values in the window; raises `ZeroDivisionError` when it is empty."""
         return sum(self.values) / len(self.values)
 
 
@@ -56,6 +59,7 @@ class Drift:
         self.recent = Window(window)
 
     def add(self, value: float) -> None:
+        """Fill the baseline first; once it is full, values go to the recent window."""
         if len(self.baseline) < self.baseline_size:
             self.baseline.append(value)
         else:
@@ -72,6 +76,7 @@ class Drift:
         return (before, now, now / before - 1)
 
     def reset(self) -> None:
+        """Forget the baseline and the recent window: the next values start a new baseline."""
         self.baseline.clear()
         self.recent.values.clear()
 
@@ -114,6 +119,7 @@ class PerRun(Generic[T]):
         self.runs: OrderedDict[str, T] = OrderedDict()
 
     def get(self, run_id: str) -> T:
+        """The accumulator of `run_id`, made on first use (past `limit` runs the oldest goes)."""
         found = self.runs.get(run_id)
         if found is None:
             found = self.runs[run_id] = self.factory()
@@ -122,5 +128,6 @@ class PerRun(Generic[T]):
         return found
 
     def pop(self, run_id: str) -> T:
+        """Remove and return the accumulator of `run_id` (a fresh one if it was never made)."""
         found = self.runs.pop(run_id, None)
         return self.factory() if found is None else found
