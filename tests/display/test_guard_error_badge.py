@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
+import pytest
 from IPython.core.formatters import DisplayFormatter
 
 from agentnb import Agent, FunctionModel, Verdict, guard, tool, tool_call
@@ -16,7 +17,7 @@ from agentnb.agents import RunResult
 from agentnb.agents.trace import trace_payload
 from agentnb.display.dashboard import DashboardData, figures, static_html
 from agentnb.display.trace_html import guard_errors, render_trace
-from agentnb.guards import ToolCallView
+from agentnb.guards import GuardErrorWarning, ToolCallView
 
 Script = Callable[..., FunctionModel]
 
@@ -42,7 +43,8 @@ def failing_run(script: Script) -> RunResult:
     agent = Agent(
         "shop", model=model, tools=[refund], guards=[buggy_limit, polite], telemetry=False
     )
-    return agent.run_sync("refund A-1 and A-2")
+    with pytest.warns(GuardErrorWarning, match="guard 'buggy_limit' raised KeyError"):
+        return agent.run_sync("refund A-1 and A-2")
 
 
 def test_the_trace_html_has_a_red_badge_per_failing_guard(script: Script) -> None:
