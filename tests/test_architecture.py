@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "agentnb"
 LAYERS: list[set[str]] = [
     {"errors", "_json", "_sync", "_version", "secrets", "semconv"},
     {"config"},
-    {"models", "tools", "events", "display", "components"},
+    {"models", "tools", "events", "display", "runs"},
     {"guards", "layers", "telemetry"},
     {"memory"},
     {"agents"},
@@ -178,11 +178,35 @@ def test_no_import_cycle_between_packages() -> None:
     assert cycles(package_graph(import_graph())) == []
 
 
+def test_only_the_front_ends_import_ipython() -> None:
+    """Below `notebook/` (and the server and CLI) nothing needs IPython or ipywidgets."""
+    front_ends = {"notebook", "server", "cli"}
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if top_package(module_name(path)) in front_ends:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            found += [
+                f"{module_name(path)}: {n}"
+                for n in names
+                if n.split(".")[0] in ("IPython", "ipywidgets", "ipykernel")
+            ]
+    assert found == []
+
+
 @pytest.mark.parametrize(
     ("source", "line", "expected"),
     [
         ("config/__init__.py", "from agentnb.agents import Agent", "imports agentnb.agents"),
-        ("display/__init__.py", "from agentnb import notebook", "imports the package root"),
+        ("display/__init__.py", "from agentnb import notebook", "imports agentnb.notebook"),
+        ("runs/result.py", "from agentnb import Agent", "imports the package root"),
         ("telemetry/__init__.py", "import agentnb.meta.analysis", "imports agentnb.meta.analysis"),
     ],
 )

@@ -21,3 +21,19 @@ def test_import_loads_no_heavy_dependency(module: str) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(done.stdout) == [], f"`import {module}` loaded heavy modules"
+
+
+def test_import_agentnb_loads_only_the_core() -> None:
+    """The meta layer, the store's queries, the display kit and the notebook layer load when
+    first used (`agentnb.meta`, `telemetry.open()`, a result shown, `%load_ext`), not at import."""
+    probe = (
+        "import sys, json, agentnb\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('agentnb.'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = json.loads(done.stdout)
+    lazy = ("agentnb.meta", "agentnb.telemetry.store", "agentnb.display", "agentnb.notebook")
+    assert [m for m in loaded if m.startswith(lazy)] == []
+    assert "agentnb.agents.agent" in loaded  # the probe itself can see what import loaded

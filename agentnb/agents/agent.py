@@ -11,7 +11,6 @@ from typing import Any
 from agentnb import events as ev
 from agentnb._sync import run_sync
 from agentnb.agents.loop import execute_run
-from agentnb.agents.result import RunResult
 from agentnb.agents.validation import OutputSpec, output_reference, resolve
 from agentnb.config import AgentConfig, ComponentRef, Settings, ToolRef, config_from_data
 from agentnb.errors import RunError
@@ -19,10 +18,11 @@ from agentnb.guards.guard import Guard
 from agentnb.guards.monitoring.hub import MonitorHub
 from agentnb.guards.monitoring.monitor import Monitor
 from agentnb.guards.pipeline import GuardPipeline
-from agentnb.guards.verdict import warn_guard_errors
 from agentnb.layers import Breaker, breakers_of, wrap
 from agentnb.models.base import Model, OutputSchema, ToolDefinition
 from agentnb.models.messages import Message
+from agentnb.runs.guard_errors import warn_guard_errors
+from agentnb.runs.result import RunResult
 from agentnb.tools.tool import Tool
 
 __all__ = ["Agent"]

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agentnb.agents.result import RunResult, RunStatus
+    from agentnb.runs.result import RunResult
+    from agentnb.runs.steps import RunStatus
 
 __all__ = ["FinishedRun", "finished_runs", "record"]
 

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
@@ -21,7 +21,6 @@ from agentnb import events as ev
 from agentnb._json import parse_json_answer
 from agentnb._sync import on_interrupt
 from agentnb.agents import ledger
-from agentnb.agents.result import RunResult, RunStatus, StepRecord, ToolCallRecord
 from agentnb.errors import GuardBlocked, MaxStepsExceeded, OutputInvalid, RunError, ToolFailed
 from agentnb.guards.guard import GuardContext, ToolCallView, ToolResultView
 from agentnb.guards.pipeline import Blocked
@@ -36,14 +35,35 @@ from agentnb.models.messages import (
     UserMessage,
 )
 from agentnb.models.pricing import estimate_cost
+from agentnb.runs.result import RunResult
+from agentnb.runs.steps import RunStatus, StepRecord, ToolCallRecord
 from agentnb.tools.context import RunContext
 from agentnb.tools.results import serialize_result
 from agentnb.tools.tool import ToolArgumentsInvalid
 
 if TYPE_CHECKING:
-    from agentnb.agents.agent import Agent
+    from agentnb.agents.validation import OutputSpec
+    from agentnb.config import AgentConfig
+    from agentnb.guards.pipeline import GuardPipeline
+    from agentnb.models.base import Model, OutputSchema, ToolDefinition
+    from agentnb.tools.tool import Tool
 
-__all__ = ["execute_run"]
+__all__ = ["RunnableAgent", "execute_run"]
+
+
+class RunnableAgent(Protocol):
+    """What the loop reads of an `Agent` (which builds on this module, so the loop names the
+    parts it needs instead of importing the class)."""
+
+    config: AgentConfig
+    config_hash: str
+    model: Model
+    tools: dict[str, Tool[..., Any]]
+    tool_definitions: tuple[ToolDefinition, ...]
+    guards: GuardPipeline
+    output: OutputSpec | None
+    output_schema: OutputSchema | None
+    last_result: RunResult | None
 
 
 def _new_run_id() -> str:
@@ -62,7 +82,7 @@ class _Run:
 
     def __init__(
         self,
-        agent: Agent,
+        agent: RunnableAgent,
         prompt: str,
         history: Sequence[Message],
         deps: Any,
@@ -409,7 +429,7 @@ class _Run:
 
 
 async def execute_run(
-    agent: Agent,
+    agent: RunnableAgent,
     prompt: str,
     *,
     history: Sequence[Message] = (),
@@ -440,7 +460,7 @@ def _refusal(blocked: Blocked) -> str:
     return f"I can't do that: {blocked.message.rstrip('.')}."
 
 
-async def _finish(agent: Agent, run: _Run, emit: ev.Emit | None) -> RunResult:
+async def _finish(agent: RunnableAgent, run: _Run, emit: ev.Emit | None) -> RunResult:
     """Run the loop and record the outcome, whatever it is, before returning or raising."""
     if emit:
         emit(
@@ -483,7 +503,7 @@ async def _finish(agent: Agent, run: _Run, emit: ev.Emit | None) -> RunResult:
     return result
 
 
-def _record(agent: Agent, result: RunResult, emit: ev.Emit | None) -> None:
+def _record(agent: RunnableAgent, result: RunResult, emit: ev.Emit | None) -> None:
     """The one place a run finishes, whatever its status."""
     agent.last_result = result
     ledger.record(result)

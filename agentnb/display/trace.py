@@ -1,6 +1,6 @@
 """The trace payload of a run: one versioned, JSON-serialisable dict every renderer reads.
 
-`agentnb.agents.trace.trace_payload(result)` builds it from a `RunResult`, and
+`agentnb.runs.trace.trace_payload(result)` builds it from a `RunResult`, and
 `agentnb.server.payload` from a stored run; a `RunResult` display carries it under `TRACE_MIME`
 (the JupyterLab extension renders it), and the static HTML (`agentnb.display.trace_html`) and the
 plotly timeline (`agentnb.display.timeline`) are drawn from the same dict. It is complete: nothing

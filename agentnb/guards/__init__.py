@@ -26,14 +26,8 @@ from agentnb.guards.builtin import (
 )
 from agentnb.guards.builtin.content import find_pii
 from agentnb.guards.guard import Guard, GuardContext, ToolCallView, ToolResultView, guard
-from agentnb.guards.verdict import (
-    GUARD_POINTS,
-    GuardError,
-    GuardErrorWarning,
-    GuardPoint,
-    OnFail,
-    Verdict,
-)
+from agentnb.guards.verdict import GUARD_POINTS, GuardPoint, OnFail, Verdict
+from agentnb.runs.guard_errors import GuardError, GuardErrorWarning
 
 __all__ = [
     "GUARD_POINTS",

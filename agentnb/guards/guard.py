@@ -10,8 +10,9 @@ from typing import Any, ClassVar
 
 from agentnb.config import ComponentRef
 from agentnb.errors import ToolDefinitionError
-from agentnb.guards.verdict import GUARD_POINTS, GuardPoint, OnFail, Verdict, error_reason
+from agentnb.guards.verdict import GUARD_POINTS, GuardPoint, OnFail, Verdict
 from agentnb.models.messages import Message, Usage
+from agentnb.runs.guard_errors import error_reason
 
 __all__ = [
     "BUILTIN_GUARDS",

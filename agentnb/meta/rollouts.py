@@ -37,8 +37,8 @@ from agentnb.meta.revision import semver_key
 
 if TYPE_CHECKING:
     from agentnb.agents.agent import Agent
-    from agentnb.agents.result import RunResult
     from agentnb.models.base import Model
+    from agentnb.runs.result import RunResult
     from agentnb.tools.tool import Tool
 
 __all__ = ["Rollout", "bucket", "rollout"]

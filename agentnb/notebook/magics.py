@@ -35,13 +35,13 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, magics_class
 
 from agentnb.agents.agent import Agent
-from agentnb.agents.result import RunResult
 from agentnb.config import AgentConfig
 from agentnb.errors import AgentnbError, MissingDependency, UserError
 from agentnb.guards.guard import Guard
 from agentnb.guards.verdict import GUARD_POINTS
 from agentnb.notebook import _kernel, completion, define
 from agentnb.notebook.progress import ask
+from agentnb.runs.result import RunResult
 
 __all__ = ["AgentnbMagics", "load_ipython_extension", "unload_ipython_extension"]
 

@@ -48,9 +48,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from agentnb.agents.agent import Agent
-    from agentnb.agents.result import RunResult
     from agentnb.models.messages import Message
     from agentnb.notebook.widgets import ProgressView
+    from agentnb.runs.result import RunResult
 
 __all__ = ["ENV_VAR", "Mode", "Progress", "RunState", "ask", "progress", "progress_mode"]
 

@@ -23,7 +23,7 @@ from agentnb import semconv as A
 
 if TYPE_CHECKING:
     from agentnb import events as ev
-    from agentnb.agents.result import RunResult
+    from agentnb.runs.result import RunResult
 
 __all__ = [
     "CLUSTER",

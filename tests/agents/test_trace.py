@@ -13,12 +13,12 @@ from pydantic import BaseModel
 from agentnb import Agent, FunctionModel, Verdict, guard, tool, tool_call
 from agentnb import semconv as A
 from agentnb.agents import RunResult, StepRecord, ToolCallRecord
-from agentnb.agents.trace import trace_payload
 from agentnb.display.trace import TRACE_MIME, stopped
 from agentnb.events import GuardVerdict, MonitorFinding
 from agentnb.guards import ToolCallView
 from agentnb.models import Usage
 from agentnb.notebook import execute
+from agentnb.runs.trace import trace_payload
 
 Script = Callable[..., FunctionModel]
 RUN = "ab" * 16
@@ -520,7 +520,7 @@ def test_the_mime_type_is_the_one_counted_by_agentnb_run() -> None:
 def test_importing_the_renderers_loads_neither_ipython_nor_plotly() -> None:
     probe = (
         "import sys, json\n"
-        "import agentnb.agents.trace, agentnb.display.trace_html, agentnb.display.run\n"
+        "import agentnb.runs.trace, agentnb.display.trace_html, agentnb.display.run\n"
         "import agentnb.display.timeline, agentnb.display.charts, agentnb.display.verdicts\n"
         "heavy = ('IPython', 'plotly', 'nbformat')\n"
         "print(json.dumps(sorted(m for m in heavy if m in sys.modules)))"

@@ -14,10 +14,10 @@ from IPython.core.formatters import DisplayFormatter
 
 from agentnb import Agent, FunctionModel, Verdict, guard, tool, tool_call
 from agentnb.agents import RunResult
-from agentnb.agents.trace import trace_payload
 from agentnb.display.dashboard import DashboardData, figures, static_html
 from agentnb.display.trace_html import guard_errors, render_trace
 from agentnb.guards import GuardErrorWarning, ToolCallView
+from agentnb.runs.trace import trace_payload
 
 Script = Callable[..., FunctionModel]
 

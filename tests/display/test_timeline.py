@@ -17,12 +17,12 @@ from IPython.core.formatters import DisplayFormatter
 
 from agentnb import Agent, FunctionModel, Verdict, guard, tool, tool_call
 from agentnb.agents import RunResult
-from agentnb.agents.trace import trace_payload
 from agentnb.display.figures import PLOTLY_MIME
 from agentnb.display.timeline import TraceFigure, svg_timeline, timeline
 from agentnb.events import MonitorFinding
 from agentnb.guards import ToolCallView
 from agentnb.notebook.execute import execute_notebook
+from agentnb.runs.trace import trace_payload
 
 Script = Callable[..., FunctionModel]
 

@@ -13,14 +13,14 @@ from IPython.core.formatters import DisplayFormatter
 
 from agentnb import Agent, FunctionModel, Verdict, guard, tool, tool_call
 from agentnb.agents import RunResult
-from agentnb.agents import trace as trace_module
-from agentnb.agents.trace import trace_payload
 from agentnb.display import html
 from agentnb.display.html import MAX_TEXT, PREVIEW_CHARS
 from agentnb.display.trace import TRACE_MIME
 from agentnb.display.trace_html import render_trace
 from agentnb.events import MonitorFinding
 from agentnb.guards import ToolCallView
+from agentnb.runs import trace as trace_module
+from agentnb.runs.trace import trace_payload
 
 Script = Callable[..., FunctionModel]
 XSS = "<script>window.pwned = 1</script><img src=x onerror=alert(1)>"

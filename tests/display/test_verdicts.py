@@ -9,8 +9,8 @@ from IPython.core.formatters import DisplayFormatter
 
 from agentnb import Agent, FunctionModel, Verdict, guard, tool, tool_call
 from agentnb.agents import RunResult
-from agentnb.agents.result import Verdicts
 from agentnb.guards import ToolCallView
+from agentnb.runs.result import Verdicts
 
 Script = Callable[..., FunctionModel]
 

@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentnb import Agent, AgentConfig, FunctionModel, tool, tool_call
-from agentnb.agents.result import RunResult
 from agentnb.config import ComponentRef
 from agentnb.errors import ConfigProblem, UserError
 from agentnb.events import (
@@ -42,6 +41,7 @@ from agentnb.guards.monitoring import (
 from agentnb.guards.monitoring.stats import Alarm, quantile
 from agentnb.models import ModelRequest
 from agentnb.models.messages import ToolCall, Usage, UserMessage
+from agentnb.runs.result import RunResult
 
 # -- fixtures and helpers -----------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agentnb import telemetry
-from agentnb.agents.trace import trace_payload
+from agentnb.runs.trace import trace_payload
 from agentnb.server.api import ApiError, RunsApi, discover_stores
 from agentnb.telemetry import lance, settings
 from tests.server.conftest import Recorded, convert, recording

@@ -17,8 +17,8 @@ import pytest
 
 from agentnb import Agent, FunctionModel, monitor, telemetry
 from agentnb import events as ev
-from agentnb.agents.result import RunResult
 from agentnb.models import Usage
+from agentnb.runs.result import RunResult
 from agentnb.telemetry import ingest, lance
 
 Recording = Callable[..., Agent]

@@ -105,8 +105,8 @@ def test_verdicts_nest_under_their_tool_span_and_layer_events_under_their_chat()
     )
     rec(ev.GuardVerdict(run_id, 0, "no_pii", "input", "pass", "", "continue", 0.001))
     rec(ev.LayerEvent(run_id, 9, "breaker", "openai:gpt-4.1", "opened", state="open"))
-    from agentnb.agents.result import RunResult
     from agentnb.models import Usage
+    from agentnb.runs.result import RunResult
 
     result = RunResult(
         run_id,

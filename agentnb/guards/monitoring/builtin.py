@@ -25,7 +25,7 @@ from agentnb.guards.monitoring.rolling import (
 from agentnb.guards.monitoring.stats import PerRun
 
 if TYPE_CHECKING:
-    from agentnb.agents.result import RunResult
+    from agentnb.runs.result import RunResult
 
 __all__ = [
     "BlockRate",

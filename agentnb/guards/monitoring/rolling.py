@@ -16,7 +16,7 @@ from agentnb.guards.monitoring.monitor import Finding, Monitor, MonitorDefinitio
 from agentnb.guards.monitoring.stats import Alarm, Drift, Window
 
 if TYPE_CHECKING:
-    from agentnb.agents.result import RunResult
+    from agentnb.runs.result import RunResult
 
 __all__ = ["RateMonitor", "RunMetric", "check", "check_names", "given_params"]
 

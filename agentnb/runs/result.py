@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from agentnb.events import GuardVerdict, MonitorFinding
-from agentnb.guards.verdict import GuardError
 from agentnb.models.messages import Message, Usage, message_to_dict
+from agentnb.runs.guard_errors import GuardError
+from agentnb.runs.steps import RunStatus, StepRecord, ToolCallRecord
 from agentnb.secrets import redact as redact_text
 
 if TYPE_CHECKING:
@@ -17,71 +18,7 @@ if TYPE_CHECKING:
 
     from agentnb.display.run import RunView
 
-__all__ = ["RunResult", "RunStatus", "StepRecord", "ToolCallRecord", "Verdicts"]
-
-RunStatus = Literal["ok", "error", "cancelled", "blocked"]
-
-
-@dataclass(slots=True)
-class ToolCallRecord:
-    """One tool call of a run: what the model asked for and what it got back."""
-
-    step: int
-    id: str
-    name: str
-    arguments: str
-    """The raw JSON arguments the model sent."""
-    result: str
-    """What the model received back (the error feedback when `error` is set)."""
-    error: str | None = None
-    """None on success; else `invalid_arguments`, `unknown_tool`, `timeout`, `exception`,
-    `blocked` (a guard stopped it) or `cancelled` (the run was cancelled while it ran)."""
-    duration: float = 0.0
-    start: float = 0.0
-    """Seconds from the start of the run to the start of the call."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The call as a JSON-ready dict (durations and start in seconds)."""
-        return {
-            "step": self.step,
-            "id": self.id,
-            "name": self.name,
-            "arguments": self.arguments,
-            "result": self.result,
-            "error": self.error,
-            "duration": self.duration,
-            "start": self.start,
-        }
-
-
-@dataclass(slots=True)
-class StepRecord:
-    """One model turn and the tool calls it asked for."""
-
-    index: int
-    model: str
-    text: str
-    usage: Usage
-    duration: float
-    cost: float | None
-    finish_reason: str | None = None
-    tool_calls: list[ToolCallRecord] = field(default_factory=list)
-    start: float = 0.0
-    """Seconds from the start of the run to the model request."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The step as a JSON-ready dict, its usage and tool calls included."""
-        return {
-            "index": self.index,
-            "model": self.model,
-            "text": self.text,
-            "usage": self.usage.to_dict(),
-            "duration": self.duration,
-            "cost": self.cost,
-            "finish_reason": self.finish_reason,
-            "start": self.start,
-            "tool_calls": [c.to_dict() for c in self.tool_calls],
-        }
+__all__ = ["RunResult", "Verdicts"]
 
 
 class Verdicts(list[GuardVerdict]):
@@ -259,8 +196,8 @@ class RunResult:
 
         >>> result.show(redact=False)  # doctest: +SKIP
         """
-        from agentnb.agents.trace import trace_payload
         from agentnb.display.run import RunView
+        from agentnb.runs.trace import trace_payload  # loads the display kit: on first show
 
         return RunView(
             lambda: self.summary(redact=redact), lambda: trace_payload(self), redact=redact

@@ -15,21 +15,60 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from agentnb import semconv as A
 from agentnb.display.trace import OUTCOMES, TRACE_VERSION, SpanStatus, stopped
-
-if TYPE_CHECKING:
-    from agentnb.agents.result import RunResult, StepRecord, ToolCallRecord
-    from agentnb.events import GuardVerdict, MonitorFinding
+from agentnb.events import GuardVerdict, MonitorFinding
+from agentnb.models.messages import Usage
+from agentnb.runs.steps import RunStatus, StepRecord, ToolCallRecord
 
 __all__ = ["trace_payload"]
 
 _TOOL_POINTS = ("tool_call", "tool_result")
 
 
-def trace_payload(result: RunResult) -> dict[str, Any]:
+class TracedRun(Protocol):
+    """What the payload is built from: the fields of a `RunResult` it reads (`RunResult` is
+    built on top of this module, so the payload does not import it)."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def agent(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def prompt(self) -> str: ...
+    @property
+    def output(self) -> Any: ...
+    @property
+    def status(self) -> RunStatus: ...
+    @property
+    def steps(self) -> list[StepRecord]: ...
+    @property
+    def usage(self) -> Usage: ...
+    @property
+    def cost(self) -> float | None: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def started_at(self) -> float: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def error_type(self) -> str | None: ...
+    @property
+    def perf_start(self) -> float: ...
+    @property
+    def verdicts(self) -> list[GuardVerdict]: ...
+    @property
+    def findings(self) -> list[MonitorFinding]: ...
+
+
+def trace_payload(result: TracedRun) -> dict[str, Any]:
     """The trace of `result` as plain JSON data (schema in this module's docstring)."""
     provider, _, model_name = result.model.partition(":")
     origin = result.perf_start
@@ -107,7 +146,7 @@ def _span(
     }
 
 
-def _root_span(result: RunResult, provider: str, model: str) -> dict[str, Any]:
+def _root_span(result: TracedRun, provider: str, model: str) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         A.GEN_AI_AGENT_NAME: result.agent,
         A.GEN_AI_AGENT_VERSION: result.version,
@@ -281,7 +320,7 @@ def _relative(t: float, origin: float, duration: float) -> float:
     return max(0.0, t - origin)
 
 
-def _totals(result: RunResult, verdicts: Iterable[GuardVerdict]) -> dict[str, Any]:
+def _totals(result: TracedRun, verdicts: Iterable[GuardVerdict]) -> dict[str, Any]:
     counts = dict.fromkeys(OUTCOMES, 0)
     blocked = 0
     for v in verdicts:
