@@ -44,6 +44,10 @@ def add_subcommands(subparsers: Any) -> None:
 
 
 def runs_command(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """`agentnb runs`: print the recorded runs matching `args` as a table; returns the exit code.
+
+    A filter no run can have, or an unreadable store, prints the message to stderr and returns 2.
+    """
     from agentnb import telemetry
 
     out = out or sys.stdout
@@ -65,6 +69,11 @@ def runs_command(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
 
 
 def trace_command(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """`agentnb trace`: print one run's span tree (JSON with `--json`); returns the exit code.
+
+    An unknown run id, an ambiguous or too short prefix, or an unreadable store prints the message
+    to stderr and returns 2.
+    """
     from agentnb import telemetry
 
     out = out or sys.stdout

@@ -62,12 +62,15 @@ class Embedder(Protocol):
     """
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """Identifies the embedding space (model, width); a store refuses another space."""
 
     @property
-    def dim(self) -> int: ...
+    def dim(self) -> int:
+        """The width of the vectors `embed` returns."""
 
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One L2-normalised float32 row per text: an array of shape `(len(texts), dim)`."""
 
 
 class HashedNgramEmbedder:
@@ -79,16 +82,22 @@ class HashedNgramEmbedder:
 
     @property
     def name(self) -> str:
+        """`hashed-ngram-v1-<dim>-<n-grams>`: another width or n-gram set is another space."""
         return f"hashed-ngram-v1-{self._dim}-{'.'.join(map(str, self.ngrams))}"
 
     @property
     def dim(self) -> int:
+        """The number of hash buckets, which is the vector width (256 by default)."""
         return self._dim
 
     def __repr__(self) -> str:
         return f"HashedNgramEmbedder(dim={self._dim}, ngrams={self.ngrams})"
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Unit vectors of shape `(len(texts), dim)`, the same in every process.
+
+        Only the first 4096 characters of a text count; a text without words gets a zero vector.
+        """
         import numpy as np
 
         # Chunks keep numpy's temporaries in cache (3x faster than one pass over a big batch).
@@ -159,13 +168,21 @@ class SentenceTransformerEmbedder:
 
     @property
     def name(self) -> str:
+        """`sentence-transformers:<model>`: the model names the embedding space."""
         return f"sentence-transformers:{self.model_name}"
 
     @property
     def dim(self) -> int:
+        """The model's embedding width; loads the model (downloading it on first use)."""
         return int(self._load().get_sentence_embedding_dimension())
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Unit vectors of shape `(len(texts), dim)` from the local model (loaded on first use).
+
+        Raises:
+            MissingDependency: sentence-transformers is not installed
+                (`pip install "agentnb[embeddings]"`).
+        """
         import numpy as np
 
         vectors = self._load().encode(list(texts), normalize_embeddings=True)
@@ -182,13 +199,23 @@ class OpenAIEmbedder:
 
     @property
     def name(self) -> str:
+        """`openai:<model>:<dimensions>`: the model and the width name the embedding space."""
         return f"openai:{self.model_name}:{self._dim}"
 
     @property
     def dim(self) -> int:
+        """The `dimensions` asked of the API (256 by default); makes no request."""
         return self._dim
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Unit vectors of shape `(len(texts), dim)`: one API request per call (empty texts are sent
+        as a space, which the API accepts).
+
+        Raises:
+            MissingDependency: the openai package is not installed
+                (`pip install "agentnb[openai]"`).
+            openai.OpenAIError: `OPENAI_API_KEY` is not set, or the request failed.
+        """
         import numpy as np
 
         if self._client is None:

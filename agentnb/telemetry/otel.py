@@ -49,6 +49,9 @@ _KINDS = {"client": SpanKind.CLIENT, "internal": SpanKind.INTERNAL}
 
 
 def otlp_configured() -> bool:
+    """Whether the environment asks for OTLP export: `OTEL_EXPORTER_OTLP_ENDPOINT` or
+    `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set and `OTEL_SDK_DISABLED` is not `true`.
+    """
     env = os.environ
     if env.get("OTEL_SDK_DISABLED", "").lower() == "true":
         return False
@@ -96,6 +99,13 @@ class Consumers:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Consumers:
+        """The consumers `settings` call for.
+
+        agentnb's own OTLP exporter when `settings.otlp` is on (if None: when `otlp_configured()`),
+        plus the span processors of `settings.tracer_provider`, or, without OTLP, of the global SDK
+        provider (the API's no-op provider adds none). A missing OTLP exporter package is logged as
+        an error, not raised: spans still go to LanceDB.
+        """
         processors: list[Any] = []
         own: list[Any] = []
         otlp = settings.otlp if settings.otlp is not None else otlp_configured()
@@ -128,6 +138,10 @@ class Consumers:
         return bool(self.processors)
 
     def export(self, spans: Sequence[OtelSpan]) -> None:
+        """Hand finished spans to every processor (`on_end`), with their recorded ids and times.
+
+        agentnb's OTLP exporter only queues them; a user's processor may export right away.
+        """
         readable = [self._readable(s) for s in spans]
         for processor in self.processors:
             for span in readable:
@@ -164,10 +178,14 @@ class Consumers:
         )
 
     def flush(self, timeout: float = 10.0) -> None:
+        """Wait up to `timeout` seconds for agentnb's own processors to send what they queued."""
         for processor in self._own:
             processor.force_flush(int(timeout * 1000))
 
     def shutdown(self) -> None:
+        """Shut down the processors agentnb created (sending what they queued); a user's
+        TracerProvider is left running.
+        """
         for processor in self._own:
             processor.shutdown()
 

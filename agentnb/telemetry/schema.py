@@ -64,6 +64,10 @@ def _ts() -> pa.DataType:
 
 
 def spans_schema() -> pa.Schema:
+    """The Arrow schema of `spans`: the promoted columns, then `attributes` and `events` as JSON.
+
+    Times are UTC microseconds; `input`/`output` hold the captured content (None when not captured).
+    """
     import pyarrow as pa
 
     return pa.schema(
@@ -95,6 +99,7 @@ def spans_schema() -> pa.Schema:
 
 
 def runs_schema(dim: int) -> pa.Schema:
+    """The Arrow schema of `runs`; `vector` is the run's embedding, `dim` float16 values."""
     import pyarrow as pa
 
     return pa.schema(
@@ -131,6 +136,7 @@ def runs_schema(dim: int) -> pa.Schema:
 
 
 def verdicts_schema() -> pa.Schema:
+    """The Arrow schema of `verdicts`: one row per guard verdict."""
     import pyarrow as pa
 
     return pa.schema(
@@ -154,6 +160,7 @@ def verdicts_schema() -> pa.Schema:
 
 
 def findings_schema() -> pa.Schema:
+    """The Arrow schema of `findings`: one row per monitor finding."""
     import pyarrow as pa
 
     return pa.schema(
@@ -172,6 +179,7 @@ def findings_schema() -> pa.Schema:
 
 
 def meta_schema() -> pa.Schema:
+    """The Arrow schema of `agentnb_meta`: timestamped key/value rows (`schema_version`, ...)."""
     import pyarrow as pa
 
     return pa.schema(

@@ -92,6 +92,7 @@ _settings = Settings()
 
 
 def current() -> Settings:
+    """This process's settings; a field left None is read from the environment when it is needed."""
     return _settings
 
 
@@ -163,6 +164,12 @@ def _check_capture(value: str, source: str) -> CaptureMode:
 
 
 def resolve_capture(settings: Settings | None = None) -> CaptureMode:
+    """The content-capture mode in effect: `settings` (default: the current ones), else
+    `AGENTNB_CAPTURE_CONTENT`, else `"full"`.
+
+    Raises:
+        UserError: `AGENTNB_CAPTURE_CONTENT` is not `full`, `redacted` or `off`.
+    """
     s = settings or _settings
     if s.capture is not None:
         return s.capture

@@ -40,6 +40,7 @@ class Where:
         self.parts: list[str] = []
 
     def eq(self, column: str, value: Filter) -> Where:
+        """Add `column = value`, or `column IN (...)` for a sequence; None adds nothing."""
         if value is None:
             return self
         if isinstance(value, str):
@@ -49,6 +50,14 @@ class Where:
         return self
 
     def time(self, column: str, since: When, until: When) -> Where:
+        """Add `since <= column < until`; None leaves that side open. Returns self.
+
+        Each bound is `"1h"` (ago), a timedelta (ago), a datetime, unix seconds or an ISO date (UTC
+        when it names no zone).
+
+        Raises:
+            UserError: a bound is neither a duration nor an ISO date.
+        """
         if since is not None:
             self.parts.append(f"{column} >= {timestamp_literal(parse_since(since, 'since'))}")
         if until is not None:
@@ -56,11 +65,13 @@ class Where:
         return self
 
     def raw(self, condition: str | None) -> Where:
+        """Add the caller's own SQL condition (parenthesised); None or "" adds nothing."""
         if condition:
             self.parts.append(f"({condition})")
         return self
 
     def sql(self) -> str | None:
+        """The conditions joined with AND, or None when there are none (no filter)."""
         return " AND ".join(self.parts) or None
 
 

@@ -80,6 +80,9 @@ class Store:
 
     @property
     def embedder(self) -> Embedder:
+        """The embedder of this store's run vectors (the stored one when none was configured);
+        `search()` embeds its query with it.
+        """
         return self._conn.embedder
 
     def table(self, name: Literal["spans", "runs", "verdicts", "findings"]) -> Any:

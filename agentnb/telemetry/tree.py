@@ -43,6 +43,7 @@ class SpanNode:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """This span and its subtree as JSON-ready dicts (times as ISO 8601 strings)."""
         return {
             "span_id": self.span_id,
             "parent_span_id": self.parent_span_id,
@@ -59,6 +60,9 @@ class SpanNode:
         }
 
     def label(self) -> str:
+        """One line for `Trace.render()`: name, duration, then by operation the error, tokens, agent
+        version and status, guard outcome or monitor finding, and the names of events.
+        """
         a = self.attributes
         parts = [self.name, f"{self.duration_ms:.1f} ms"]
         if self.status == "error":
@@ -122,15 +126,21 @@ class Trace:
         return [s for s in self.spans if s.operation == operation]
 
     def to_arrow(self) -> pa.Table:
+        """The run's span rows as an Arrow table (the `spans` schema), in start order."""
         return self.table
 
     def to_pandas(self) -> pd.DataFrame:
+        """The run's span rows as a pandas DataFrame, in start order."""
         return self.table.to_pandas()
 
     def to_dict(self) -> dict[str, Any]:
+        """The tree as JSON-ready dicts, `trace_id` and `roots` (`agentnb trace --json`)."""
         return {"trace_id": self.trace_id, "roots": [r.to_dict() for r in self.roots]}
 
     def render(self) -> str:
+        """The tree as indented text, one `SpanNode.label()` line per span (what `print(trace)` and
+        `agentnb trace` show).
+        """
         lines = [f"trace {self.trace_id}"]
 
         def add(node: SpanNode, prefix: str, last: bool) -> None:
