@@ -75,6 +75,7 @@ class ToolRules:
 
     def __init__(self) -> None:
         self._declined: dict[str, tuple[str, str]] = {}
+        self._descriptions: dict[str, str] = {}
 
     def _decline(self, f: Finding, why: str, todo: str) -> list[tuple[Finding, Proposal]]:
         """No proposal for `f`: keep why and what the user could do (see `unanswered`)."""
@@ -112,7 +113,7 @@ class ToolRules:
     def _describe(
         self, tool: str, text: ToolText, config: AgentConfig | None
     ) -> tuple[Finding, Proposal]:
-        base = _SECTIONS.sub("", current_description(tool, config)).rstrip()
+        base = _SECTIONS.sub("", current_description(tool, config, self._descriptions)).rstrip()
         sections = []
         if text.formats:
             sections.append("\n".join([FORMATS_HEADING, *text.formats]))

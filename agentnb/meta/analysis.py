@@ -120,6 +120,7 @@ def analyze(
         last=last,
         findings=findings,
         config=known,
+        tool_descriptions=_tool_descriptions(agent, config),
     ).sort()
     report.seconds = time.perf_counter() - started
     return report
@@ -151,6 +152,14 @@ def _agent_and_config(
     if known is not None:
         return known.name, known
     raise UserError("analyze() needs the agent: analyze(store, agent='support')")
+
+
+def _tool_descriptions(*given: object) -> dict[str, str]:
+    for obj in given:
+        tools = getattr(obj, "tools", None)
+        if isinstance(tools, dict):  # an Agent's bound tools, by name
+            return {name: tool.description for name, tool in tools.items()}
+    return {}
 
 
 def _config_of(obj: Agent | AgentConfig) -> AgentConfig:

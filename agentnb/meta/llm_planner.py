@@ -108,7 +108,9 @@ class ModelPlanner:
         instructions = config.instructions if config is not None else ""
         lines += ["", "Instructions:", instructions or "(none)", "", "Tools:"]
         for tool in sorted(tools):
-            lines.append(f"- {tool}: {json.dumps(current_description(tool, config))}")
+            lines.append(
+                f"- {tool}: {json.dumps(current_description(tool, config, report.tool_descriptions))}"
+            )
             schema = _schema(tool)
             if schema is not None:
                 lines.append(f"  arguments schema: {json.dumps(schema, sort_keys=True)}")

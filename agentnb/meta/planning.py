@@ -122,6 +122,7 @@ class RulePlanner(ToolRules):
         config = config or report.config
         settings = config.settings if config is not None else Settings()
         self._declined = {}
+        self._descriptions = report.tool_descriptions
         texts: dict[str, ToolText] = {}
         out: list[tuple[Finding, Proposal]] = []
         for f in report.findings:

@@ -24,7 +24,7 @@ p.model_dump_json()    # proposals are plain data
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -77,12 +77,17 @@ def guard_name(ref: ComponentRef) -> str:
     return str(ref.params.get("name") or ref.name)
 
 
-def current_description(tool: str, config: AgentConfig | None) -> str:
-    """What the model is told about `tool` now: the config's override, else the tool's own."""
+def current_description(
+    tool: str, config: AgentConfig | None, known: Mapping[str, str] | None = None
+) -> str:
+    """What the model is told about `tool` now: the config's override, else the tool's own
+    (from `known`, the analysed agent's tools, else the tool registered under that name)."""
     if config is not None:
         for ref in config.tools:
             if ref.name == tool and ref.description is not None:
                 return ref.description
+    if known and tool in known:
+        return known[tool]
     from agentnb.tools.tool import REGISTRY
 
     found = REGISTRY.get(tool)

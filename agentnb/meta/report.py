@@ -116,6 +116,9 @@ class Report(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     config: AgentConfig | None = Field(default=None, exclude=True, repr=False)
     """The agent's config when `analyze` was given it; planners patch it."""
+    tool_descriptions: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+    """What the agent's own tools tell the model, when `analyze` was given the `Agent` (a name
+    in the process-wide tool registry may belong to another tool of the same name)."""
     seconds: float = 0.0
     """How long the analysis took."""
 
