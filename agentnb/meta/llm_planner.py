@@ -108,9 +108,8 @@ class ModelPlanner:
         instructions = config.instructions if config is not None else ""
         lines += ["", "Instructions:", instructions or "(none)", "", "Tools:"]
         for tool in sorted(tools):
-            lines.append(
-                f"- {tool}: {json.dumps(current_description(tool, config, report.tool_descriptions))}"
-            )
+            text = current_description(tool, config, report.tool_descriptions)
+            lines.append(f"- {tool}: {json.dumps(text)}")
             schema = _schema(tool)
             if schema is not None:
                 lines.append(f"  arguments schema: {json.dumps(schema, sort_keys=True)}")
