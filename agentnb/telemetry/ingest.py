@@ -112,6 +112,7 @@ class Ingester:
 
     @property
     def conn(self) -> Connection:
+        """The store's LanceDB connection, opened on first use (LanceDB loads then)."""
         if self._conn is None:
             from agentnb.telemetry.lance import connection
 

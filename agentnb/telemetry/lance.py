@@ -118,6 +118,7 @@ class Connection:
         return table
 
     def table(self, name: str) -> Table:
+        """The open LanceDB table `name` (one of `DATA_TABLES` or `meta`)."""
         return self.tables[name]
 
     def _check_tables(self) -> None:
@@ -159,6 +160,7 @@ class Connection:
         return out
 
     def set_meta(self, values: dict[str, str]) -> None:
+        """Record `values` in the store's `meta` table, stamped now (the newest row per key wins)."""
         now = datetime.now(timezone.utc)
         self.meta.add(
             pa.table(
@@ -168,6 +170,7 @@ class Connection:
         )
 
     def meta_value(self, key: str) -> str | None:
+        """The newest value stored under `key` in the `meta` table, or None."""
         values = self._meta_values().get(key)
         return values[-1] if values else None
 
@@ -188,6 +191,7 @@ class Connection:
                 time.sleep(0.05 * 2**attempt)
 
     def ensure_indexes(self, name: str, *, scalar_rows: int, vector_rows: int) -> None:
+        """Build the scalar and vector indexes `name` is due for: only once it holds enough rows."""
         table = self.tables[name]
         rows = table.count_rows()
         existing = {index.columns[0] for index in table.list_indices()}
@@ -214,6 +218,7 @@ class Connection:
             self.tables[name].delete(f"{TIME_COLUMN[name]} < {literal}")
 
     def fragments(self) -> dict[str, int]:
+        """How many data fragments each data table has now (compaction keeps this bounded)."""
         return {name: _fragment_count(self.tables[name]) for name in DATA_TABLES}
 
 

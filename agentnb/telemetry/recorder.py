@@ -79,6 +79,7 @@ class Recorder:
         }
 
     def __call__(self, event: ev.Event) -> None:
+        """Take one run-loop event (an agent's event handler); never raises into the run."""
         handler = self._dispatch.get(event.kind)
         if handler is None:
             return

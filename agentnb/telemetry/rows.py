@@ -91,6 +91,7 @@ class Batch:
 
     @property
     def span_count(self) -> int:
+        """How many span rows the batch holds."""
         return len(self.spans)
 
     def tables(self, embedder: Embedder) -> dict[str, pa.Table]:

@@ -145,6 +145,7 @@ class RunRows:
         return dumps(out)
 
     def build(self) -> None:
+        """Append the run's spans, verdict and run rows to the batch."""
         end_wall = self.wall0 + (self.end - self.t0)
         start_wall = self.wall0
         failed = self.result[1] or "error"
@@ -171,6 +172,7 @@ class RunRows:
                      verdicts, blocks)  # fmt: skip
 
     def chat(self, span: list[Any], end_wall: float, failed: str) -> None:
+        """Append the `chat` span of one turn (`failed`: the run's error type, for a cut turn)."""
         _, span_id, parent_id, step, t_start, t_end, first_chunk, started, done, events = span
         requested, stream, n_messages = started
         model, provider = self.model, self.quoted_provider
@@ -216,6 +218,7 @@ class RunRows:
         )  # fmt: skip
 
     def tool(self, span: list[Any], end_wall: float, failed: str) -> bool:
+        """Append the `execute_tool` span of one tool call; True when the call failed."""
         _, span_id, parent_id, step, t_start, t_end, _first, started, done, _events = span
         call_id, name, arguments = started
         attrs = f"{_TOOL_FIRST}{_TOOL_CALL_ID}{quote(call_id)}{_STEP}{step}"
@@ -245,6 +248,7 @@ class RunRows:
         return error_type is not None
 
     def guard(self, span: list[Any]) -> None:
+        """Append the span and the `verdicts` row of one guard verdict."""
         _, span_id, parent_id, step, t_start, t_end, _first, started, _done, _events = span
         guard, point, outcome, action, reason, target = started
         attrs = (
@@ -271,6 +275,7 @@ class RunRows:
         )  # VERDICT_COLUMNS order  # fmt: skip
 
     def root(self, start: float, end: float, tool_calls: int) -> None:
+        """Append the run's `invoke_agent` root span."""
         status, error_type, error, output, steps, tokens_in, tokens_out, cost, index, prompt = (
             self.result
         )
@@ -313,6 +318,7 @@ class RunRows:
         self, start: float, end: float, model_calls: int, tool_calls: int, tool_errors: int,
         tools: list[str], verdicts: int, blocks: int,
     ) -> None:  # fmt: skip
+        """Append the run's row of the `runs` table."""
         status, error_type, error, output, steps, tokens_in, tokens_out, cost, _, prompt = (
             self.result
         )

@@ -142,6 +142,7 @@ class Spool:
 
     @property
     def pending(self) -> int:
+        """How many records are queued and not yet written to the spool file."""
         return len(self._queue)
 
     @property
@@ -151,6 +152,7 @@ class Spool:
 
     @property
     def size(self) -> int:
+        """Bytes written to the current spool file (it is rotated past a bound)."""
         return self._size
 
     def flush(self, timeout: float | None = 60.0, *, sync: bool = False) -> bool:
