@@ -160,7 +160,7 @@ class Connection:
         return out
 
     def set_meta(self, values: dict[str, str]) -> None:
-        """Record `values` in the store's `meta` table, stamped now (the newest row per key wins)."""
+        """Record `values` in the `meta` table, stamped now (the newest row per key wins)."""
         now = datetime.now(timezone.utc)
         self.meta.add(
             pa.table(
