@@ -13,7 +13,7 @@ its registered secret names) only turns the records into rows.
 On disk each record is one frame: its length (4 bytes, little-endian) and its `marshal` bytes
 (written and read in C: JSON text cost the recording process ~4x and the worker ~3x more). The
 worker runs the interpreter that started it; `marshal`'s format has been stable since Python
-3.4, and a frame that cannot be read is skipped with a warning, as a torn JSON line was.
+3.4, and a frame that cannot be read is skipped with a warning.
 
 Layout (positions, not names: the tuples are written and read millions of times)::
 
