@@ -150,7 +150,7 @@ class Ingester:
                 continue
             got, end, damaged = unpack(data, limit - len(records))
             if damaged:  # a frame a killed writer left unreadable: nothing to recover
-                log.warning("agentnb telemetry: skipped %d damaged records in %s", damaged, path)
+                log.warning("agentnb telemetry: skipped %d damaged groups in %s", damaged, path)
             records += got
             if end:
                 ranges[key] = [start, start + end]

@@ -10,8 +10,9 @@ by `[REDACTED]` or dropped according to the run's capture mode. Nothing unredact
 disk, and the ingest worker (another process, which may not see this process's environment or
 its registered secret names) only turns the records into rows.
 
-On disk each record is one frame: its length (4 bytes, little-endian) and its `marshal` bytes
-(written and read in C: JSON text cost the recording process ~4x and the worker ~3x more). The
+On disk each group of records the spool writes at once is one frame: its length (4 bytes,
+little-endian) and the `marshal` bytes of the tuple of its records (written and read in C: JSON
+text cost the recording process ~4x and the worker ~3x more). The
 worker runs the interpreter that started it; `marshal`'s format has been stable since Python
 3.4, and a frame that cannot be read is skipped with a warning.
 
@@ -93,12 +94,13 @@ def redact_group(items: Sequence[tuple[tuple[Any, ...], list[str]]]) -> bytes:
     """
     joined = "\n".join(["\n".join(texts) for _, texts in items])
     if redact(joined) == joined:
-        return pack([value for value, _ in items])
-    out = []
-    for value, texts in items:
-        own = "\n".join(texts)
-        out.append(value if redact(own) == own else _redacted_values(value))
-    return pack(out)
+        out = [value for value, _ in items]
+    else:
+        out = []
+        for value, texts in items:
+            own = "\n".join(texts)
+            out.append(value if redact(own) == own else _redacted_values(value))
+    return b"".join([pack(out[i : i + _FRAME]) for i in range(0, len(out), _FRAME)])
 
 
 def _redacted_values(value: Any) -> Any:
@@ -115,16 +117,15 @@ def encode_group(records: Sequence[RunRecord | FindingRecord]) -> bytes:
 
 
 def pack(values: Sequence[tuple[Any, ...]]) -> bytes:
-    """Frames: each value's `marshal` bytes behind their length (4 bytes, little-endian)."""
-    out = []
-    for value in values:
-        try:
-            data = marshal.dumps(value)
-        except ValueError:  # a str or int subclass (an enum) from a model SDK: plain values
-            data = marshal.dumps(_plain(value))
-        out.append(_LENGTH.pack(len(data)))
-        out.append(data)
-    return b"".join(out)
+    """One frame holding `values`: the `marshal` bytes of the tuple of them behind their length
+    (4 bytes, little-endian). A group in one call costs about a third of a call per record,
+    and strings the records share (names, ids, instructions) are written once."""
+    group = tuple(values)
+    try:
+        data = marshal.dumps(group)
+    except ValueError:  # a str or int subclass (an enum) from a model SDK: plain values
+        data = marshal.dumps(_plain(group))
+    return _LENGTH.pack(len(data)) + data
 
 
 def _plain(value: Any) -> Any:
@@ -140,22 +141,22 @@ def _plain(value: Any) -> Any:
 
 
 def unpack(data: bytes, limit: int = 1 << 62) -> tuple[list[Any], int, int]:
-    """The records of the complete frames at the start of `data` (at most `limit` frames), how
-    many bytes they took, and how many frames could not be read (damaged; skipped)."""
+    """The records of the complete frames at the start of `data` (frames are read while fewer
+    than `limit` records were), how many bytes they took, and how many frames could not be read
+    (damaged; skipped)."""
     records: list[Any] = []
-    append = records.append
     loads = marshal.loads
     unpack_from = _LENGTH.unpack_from
     size = len(data)
     at = damaged = 0
     view = memoryview(data)
-    while at + 4 <= size and len(records) + damaged < limit:
+    while at + 4 <= size and len(records) < limit:
         (length,) = unpack_from(data, at)
         end = at + 4 + length
         if end > size:  # a frame still being written (or a killed writer's last)
             break
         try:
-            append(loads(view[at + 4 : end]))
+            records += loads(view[at + 4 : end])
         except (ValueError, EOFError, TypeError):
             damaged += 1
         at = end
@@ -176,6 +177,8 @@ def complete(data: bytes) -> int:
 
 
 _LENGTH = struct.Struct("<I")
+_FRAME = 256
+"""Records per frame at most: the worker reads whole frames, in groups of about `_CHUNK`."""
 
 
 def _n(value: float | None) -> float | None:
