@@ -92,7 +92,9 @@ def redact_group(items: Sequence[tuple[tuple[Any, ...], list[str]]]) -> bytes:
     One `redact()` over all the group's texts finds whether any holds a secret (rarely); only
     then are the records that do redacted value by value.
     """
-    joined = "\n".join(["\n".join(texts) for _, texts in items])
+    # Each distinct text once: instructions and prompts repeat from run to run. (A secret is
+    # redacted only within one value, so the order the texts are joined in does not matter.)
+    joined = "\n".join(set().union(*[texts for _, texts in items]))
     if redact(joined) == joined:
         out = [value for value, _ in items]
     else:
