@@ -175,40 +175,51 @@ def inproc_variants() -> tuple[list[Variant], Variant]:
 
 def telemetry_variants(home: str) -> list[Variant]:
     """agentnb's `run_sync` with telemetry off and on (the default: the recorder and the spool
-    writing to a store in `home`). The spool's thread writes in groups every 20 ms: its CPU time
-    lands on whichever run it overlaps, so the report uses means for CPU, not medians."""
+    writing to a store in `home`), and two steps between them that show where the cost lies: a
+    no-op event handler (the loop then builds its events) and the recorder without the spool
+    (events kept, no encoding or writing). The spool's thread writes in groups every 20 ms: its
+    CPU time lands on whichever run it overlaps, so the report uses means for CPU, not medians."""
     from agentnb import telemetry
+    from agentnb.telemetry.recorder import Recorder
 
     os.environ["AGENTNB_HOME"] = home
     os.environ["AGENTNB_INGEST_WORKER"] = "off"  # the worker is another process: not timed here
     off = agentnb_inproc()
+    events = agentnb_inproc()
+    events.on_event(lambda event: None)
+    kept = agentnb_inproc()
+    kept.on_event(Recorder(lambda record: None))
     on = agentnb_inproc()
     on.on_event(telemetry.event_handler())
 
-    def run_off() -> None:
-        assert off.run_sync(PROMPT).output == FINAL
+    def runner(agent: Any) -> Callable[[], None]:
+        def run() -> None:
+            assert agent.run_sync(PROMPT).output == FINAL
 
-    def run_on() -> None:
-        assert on.run_sync(PROMPT).output == FINAL
+        return run
 
     return [
-        Variant("agentnb run_sync, telemetry off", run_off),
-        Variant("agentnb run_sync, telemetry on (default)", run_on),
+        Variant("agentnb run_sync, telemetry off", runner(off)),
+        Variant("  + a no-op event handler (events built)", runner(events)),
+        Variant("  + the recorder, no spool (events kept)", runner(kept)),
+        Variant("agentnb run_sync, telemetry on (default)", runner(on)),
     ]
 
 
 def report_telemetry(variants: list[Variant]) -> None:
-    off, on = variants
-    rows = []
+    off, on = variants[0], variants[-1]
     wall_off, wall_on = median_us(off), median_us(on)
     cpu_off = statistics.fmean(off.cpu) * 1e6
     cpu_on = statistics.fmean(on.cpu) * 1e6
-    print("\nTelemetry: one tool call, two model turns (FunctionModel), run_sync")
-    header = f"  {'variant':<42} {'wall µs (median)':>17} {'CPU µs (mean, all threads)':>27}"
+    print(f"\nTelemetry: one tool call, two model turns (FunctionModel), run_sync, {load()}")
+    header = (
+        f"  {'variant':<42} {'wall µs (median)':>17} {'CPU µs (mean, all threads)':>27}"
+        f" {'CPU / off':>10}"
+    )
     print(header)
-    for v, wall, cpu in ((off, wall_off, cpu_off), (on, wall_on, cpu_on)):
-        rows.append(f"  {v.name:<42} {wall:17.1f} {cpu:27.1f}")
-    print("\n".join(rows))
+    for v in variants:
+        cpu = statistics.fmean(v.cpu) * 1e6
+        print(f"  {v.name:<42} {median_us(v):17.1f} {cpu:27.1f} {cpu / cpu_off:9.2f}×")
     added = wall_on - wall_off
     ratio = cpu_on / cpu_off
     print(

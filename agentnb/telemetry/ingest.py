@@ -40,7 +40,7 @@ from agentnb.telemetry import schema as S
 from agentnb.telemetry import spool
 from agentnb.telemetry.settings import current, resolve_uri
 from agentnb.telemetry.spans import build_batch
-from agentnb.telemetry.wire import RUN
+from agentnb.telemetry.wire import RUN, complete, unpack
 
 if TYPE_CHECKING:
     from agentnb.telemetry.embed import Embedder
@@ -131,7 +131,7 @@ class Ingester:
             key, _, ext = name.rpartition(".")
             if ext == "done":
                 out.append((key, os.path.join(self.dir, name), True))
-            elif ext == "jsonl":
+            elif ext == "spool":
                 finished = not _alive(int(key.split("-", 1)[0]))
                 out.append((key, os.path.join(self.dir, name), finished))
         return out
@@ -149,16 +149,10 @@ class Ingester:
                     data = f.read()
             except FileNotFoundError:
                 continue
-            end = data.rfind(b"\n") + 1  # a line still being written waits for its end
-            lines = data[: max(0, end - 1)].split(b"\n") if end else []
-            if len(records) + len(lines) > limit:
-                lines = lines[: max(0, limit - len(records))]
-                end = sum(len(line) + 1 for line in lines)
-            for line in lines:
-                try:
-                    records.append(json.loads(line))
-                except ValueError:  # a torn write of a killed process: nothing to recover
-                    log.warning("agentnb telemetry: skipped a damaged line in %s", path)
+            got, end, damaged = unpack(data, limit - len(records))
+            if damaged:  # a frame a killed writer left unreadable: nothing to recover
+                log.warning("agentnb telemetry: skipped %d damaged groups in %s", damaged, path)
+            records += got
             if end:
                 ranges[key] = [start, start + end]
                 cursor[key] = start + end
@@ -289,14 +283,12 @@ class Ingester:
         records: list[list[Any]] = []
         for key, (start, end) in ranges.items():
             for path in (
-                os.path.join(self.dir, key + ".jsonl"),
+                os.path.join(self.dir, key + ".spool"),
                 os.path.join(self.dir, key + ".done"),
             ):
                 with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
                     f.seek(start)
-                    records += [
-                        json.loads(line) for line in f.read(end - start).split(b"\n") if line
-                    ]
+                    records += unpack(f.read(end - start))[0]
         runs = [r[3][0] for r in records if r[0] == RUN]
         findings = [r[3] for r in records if r[0] != RUN]
         have_runs = self._present(S.RUNS, "trace_id", runs)
@@ -429,10 +421,10 @@ def _alive(pid: int) -> bool:
 
 
 def _only_torn_tail(path: str, offset: int) -> bool:
-    """Whether everything after `offset` is a line without its end (a killed writer's last)."""
+    """Whether everything after `offset` is a frame without its end (a killed writer's last)."""
     with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
         f.seek(offset)
-        return b"\n" not in f.read()
+        return complete(f.read()) == 0
     return True
 
 
@@ -478,18 +470,16 @@ def drain(
 
 
 def _sizes(directory: str) -> dict[str, int]:
-    """The size of every spool file up to its last complete line."""
+    """The size of every spool file up to its last complete frame."""
+    offsets = spool.read_state(directory)["offsets"]
     out: dict[str, int] = {}
     for name in os.listdir(directory):
         key, _, ext = name.rpartition(".")
-        if ext in ("jsonl", "done"):
+        if ext in ("spool", "done"):
             path = os.path.join(directory, name)
             with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
-                size = f.seek(0, os.SEEK_END)
-                f.seek(max(0, size - 65536))
-                tail = f.read()
-                cut = tail.rfind(b"\n")
-                out[key] = size - len(tail) + cut + 1 if cut >= 0 else size - len(tail)
+                start = f.seek(offsets.get(key, 0))  # ingested up to a frame's end
+                out[key] = start + complete(f.read())
     return out
 
 

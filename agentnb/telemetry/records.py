@@ -2,8 +2,8 @@
 
 Everything else in `agentnb.telemetry` imports downward from here, in one direction:
 
-    recorder (events → `RunRecord`/`FindingRecord`) → spool (records → redacted JSON lines on
-    local disk) → ingest worker (lines → rows → LanceDB tables) → store (queries)
+    recorder (events → `RunRecord`/`FindingRecord`) → spool (records → redacted frames on
+    local disk) → ingest worker (frames → rows → LanceDB tables) → store (queries)
 
 This module holds what those steps share: the finished-run records the recorder hands on, the
 span/run/verdict/finding column lists (in table order), span ids, the compact JSON encoder, and

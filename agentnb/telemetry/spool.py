@@ -1,7 +1,7 @@
 """The spool: finished runs appended to a local file, for the store's ingest worker.
 
-A run's end encodes its record as one JSON line on the run's thread (`wire`: content rules
-applied; ~10 µs) and queues it. A small thread waits `flush_interval` (20 ms) so that runs
+A run's end encodes its record as plain values on the run's thread (`wire`: content rules
+applied) and queues it. A small thread waits `flush_interval` (20 ms) so that runs
 finishing close together form one group, checks the whole group for secrets with one `redact()`
 (redacting the lines that hold one), and appends it to this process's spool file with one
 `write()`: from then on the runs survive the process being killed (the data is in the operating
@@ -20,7 +20,7 @@ it is hit. SIGTERM then ends the process as it would have without agentnb (a han
 installed before is called instead).
 
 Files, beside the store (`<store>.spool/`, or under `$AGENTNB_HOME/spool/` for remote stores):
-`<pid>-<n>-<token>.jsonl` (one per process; rotated to `.done` past `_ROTATE_BYTES`),
+`<pid>-<n>-<token>.spool` (one per process; rotated to `.done` past `_ROTATE_BYTES`),
 `state.json` (how far the worker got in each file), `worker.lock`, `worker.log`,
 `maintenance.json` (the compaction, index and retention settings of the last writer).
 """
@@ -50,7 +50,7 @@ from agentnb.telemetry.settings import (
     resolve_retention,
     resolve_uri,
 )
-from agentnb.telemetry.wire import encode_texts, redact_group
+from agentnb.telemetry.wire import encode_texts, redact_group, unpack
 
 if TYPE_CHECKING:
     from agentnb.telemetry.otel import Consumers
@@ -112,7 +112,7 @@ class Spool:
         self.settings = settings
         self.uri = resolve_uri(settings=settings)
         self.dir = spool_dir(self.uri)
-        self._queue: deque[tuple[str, list[str]]] = deque()
+        self._queue: deque[tuple[tuple[Any, ...], list[str]]] = deque()
         self._io = threading.Lock()  # one writer of the file at a time
         self._wake = threading.Event()
         self._stopping = False
@@ -215,8 +215,7 @@ class Spool:
             items.append(queue.popleft())
         if not items:
             return
-        lines = redact_group(items)
-        data = "".join(lines).encode()
+        data = redact_group(items)
         fd = self._file(len(data))
         view = memoryview(data)
         while view:
@@ -227,7 +226,7 @@ class Spool:
         if self._waiting_since is None:
             self._waiting_since = time.monotonic()
         if self._otel:
-            self._export(lines)
+            self._export(data)
 
     def _file(self, adding: int) -> int:
         if self._fd is not None and self._size + adding > _ROTATE_BYTES and self._size:
@@ -236,7 +235,7 @@ class Spool:
             os.makedirs(self.dir, exist_ok=True)
             self._seq += 1
             self._key = f"{os.getpid()}-{self._seq}-{os.urandom(4).hex()}"
-            path = os.path.join(self.dir, self._key + ".jsonl")
+            path = os.path.join(self.dir, self._key + ".spool")
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self._size = 0
             self._write_maintenance()
@@ -250,7 +249,7 @@ class Spool:
         self._fd = None
         if rotated:  # tells the worker that nothing more comes to this file
             base = os.path.join(self.dir, self._key)
-            os.replace(base + ".jsonl", base + ".done")
+            os.replace(base + ".spool", base + ".done")
 
     def _sync(self) -> None:
         if self._fd is not None and self._unsynced:
@@ -275,7 +274,7 @@ class Spool:
             json.dump(values, f)
         os.replace(temporary, path)
 
-    def _export(self, lines: list[str]) -> None:
+    def _export(self, data: bytes) -> None:
         """Hand the group's spans to OpenTelemetry (only when something consumes them)."""
         try:
             if self._consumers is None:
@@ -286,7 +285,7 @@ class Spool:
                 return
             from agentnb.telemetry.spans import build_batch
 
-            self._consumers.export(build_batch([json.loads(ln) for ln in lines]).otel_spans())
+            self._consumers.export(build_batch(unpack(data)[0]).otel_spans())
         except Exception as exc:  # a broken exporter never loses the spooled runs
             self._fail(f"OpenTelemetry export failed: {exc!r}", exc)
 
