@@ -115,7 +115,8 @@ def test_a_sigint_mid_run_leaves_a_cancelled_run_in_the_store(tmp_path: Path) ->
     assert (row["trace_id"], row["status"]) == (run_id, "cancelled")
     (tool_span,) = store.trace(run_id).find("execute_tool")
     assert tool_span.status == "error"
-    assert tool_span.duration_ms < 5000
+    # Ended by the interrupt, not by the sleep: the tool never returned its text.
+    assert "never" not in repr(tool_span.to_dict())
 
 
 def test_two_processes_writing_one_store_lose_nothing(tmp_path: Path) -> None:
