@@ -496,20 +496,7 @@ def maintain_now(uri: str | None = None, *, embedder: Embedder | None = None) ->
 
 
 def _write_own_maintenance(ingester: Ingester) -> None:
-    from agentnb.telemetry.settings import resolve_retention
-
-    s = current()
-    retention = resolve_retention(s)
-    values = {
-        "compact_every": s.compact_every,
-        "keep_versions": s.keep_versions.total_seconds(),
-        "scalar_index_rows": s.scalar_index_rows,
-        "vector_index_rows": s.vector_index_rows,
-        "retention": None if retention is None else retention.total_seconds(),
-    }
-    os.makedirs(ingester.dir, exist_ok=True)
-    with open(os.path.join(ingester.dir, "maintenance.json"), "w", encoding="utf-8") as f:
-        json.dump(values, f)
+    spool.write_maintenance(ingester.dir, current())
 
 
 # --- the worker process --------------------------------------------------------------------------

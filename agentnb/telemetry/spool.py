@@ -66,6 +66,7 @@ __all__ = [
     "spool_dir",
     "submit",
     "worker_running",
+    "write_maintenance",
 ]
 
 log = logging.getLogger("agentnb.telemetry")
@@ -259,20 +260,7 @@ class Spool:
 
     def _write_maintenance(self) -> None:
         """The settings the worker maintains the store with (those of the last writer)."""
-        s = self.settings
-        retention = resolve_retention(s)
-        values = {
-            "compact_every": s.compact_every,
-            "keep_versions": s.keep_versions.total_seconds(),
-            "scalar_index_rows": s.scalar_index_rows,
-            "vector_index_rows": s.vector_index_rows,
-            "retention": None if retention is None else retention.total_seconds(),
-        }
-        path = os.path.join(self.dir, "maintenance.json")
-        temporary = f"{path}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8") as f:
-            json.dump(values, f)
-        os.replace(temporary, path)
+        write_maintenance(self.dir, self.settings)
 
     def _export(self, data: bytes) -> None:
         """Hand the group's spans to OpenTelemetry (only when something consumes them)."""
@@ -499,3 +487,22 @@ def _after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
+
+
+def write_maintenance(directory: str, settings: Settings) -> None:
+    """Write `maintenance.json` in the spool `directory`: the compaction, index and retention
+    settings the ingest worker maintains the store with (atomically: a reader never sees half)."""
+    retention = resolve_retention(settings)
+    values = {
+        "compact_every": settings.compact_every,
+        "keep_versions": settings.keep_versions.total_seconds(),
+        "scalar_index_rows": settings.scalar_index_rows,
+        "vector_index_rows": settings.vector_index_rows,
+        "retention": None if retention is None else retention.total_seconds(),
+    }
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "maintenance.json")
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump(values, f)
+    os.replace(temporary, path)

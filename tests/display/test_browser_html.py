@@ -11,18 +11,9 @@ import pytest
 
 from agentnb.display.trace import TRACE_MIME
 from agentnb.notebook.execute import execute_notebook
+from tests.jupyter_server import BROWSER_ARGS, CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-dev-shm-usage",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.slow,
